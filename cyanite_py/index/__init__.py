@@ -1,0 +1,1 @@
+"""Indexes keep the set of paths and answer Graphite globs over it."""

@@ -1,0 +1,1 @@
+"""Stores keep snapshots (closed windows) and the paths they belong to."""

@@ -1,0 +1,42 @@
+"""The interface every store implements, and the errors it may raise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import trio
+
+from cyanite_py.model import Resolution, SnapshotBatch, Windows
+
+
+class StoreUnavailable(Exception):
+    """The store cannot take or answer a request now; the caller may retry later."""
+
+
+class Store(Protocol):
+    """Keeps snapshots per (path, resolution, window start) and the set of known paths.
+
+    `run` opens connections and serves until cancelled. `write` persists a whole batch
+    (snapshots and new paths) or raises `StoreUnavailable`; writing the same window
+    again merges or replaces it, never duplicates it. Snapshots expire after their
+    resolution's period.
+    """
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Open the store, report readiness, and serve until cancelled."""
+        ...
+
+    async def write(self, batch: SnapshotBatch) -> None:
+        """Persist every snapshot and new path in `batch`."""
+        ...
+
+    async def read(
+        self, paths: Sequence[str], resolution: Resolution, start: int, end: int
+    ) -> dict[str, Windows]:
+        """Windows with `start <= time < end` for each path (a path with none may be absent)."""
+        ...
+
+    async def load_paths(self) -> list[str]:
+        """Every path ever written, to rebuild an index at start-up."""
+        ...
