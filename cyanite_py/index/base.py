@@ -39,6 +39,10 @@ class Index(Protocol):
         """Take paths first seen by the engine; never blocks (a remote index queues them)."""
         ...
 
+    async def flush(self) -> None:
+        """Wait until every path handed to `add` so far is answerable by `find`."""
+        ...
+
     async def find(self, pattern: str) -> list[Node]:
         """Nodes whose path matches `pattern` node by node, sorted by path."""
         ...

@@ -1,0 +1,1 @@
+"""Fixtures that reach a real Cassandra."""
