@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
-
 import numpy as np
 import numpy.typing as npt
 
@@ -94,7 +92,8 @@ class PointBatch:
         self.times.extend(other.times)
 
 
-class Snapshot(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Snapshot:
     """One closed window of one path at one resolution."""
 
     path: str

@@ -1,0 +1,134 @@
+"""Reads series for the HTTP APIs: stored windows plus the engine's open ones.
+
+Both Cyanite's `/metrics` and graphite-web's `/render` come through `Reader.fetch`, so
+they choose resolutions and show the newest, not yet flushed, window the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+import trio
+
+from cyanite_py.index.base import Index, Node
+from cyanite_py.index.glob import has_wildcard
+from cyanite_py.model import Resolution, Series, Windows
+from cyanite_py.store.base import Store
+
+OpenWindow = tuple[int, int, float, float, float]
+"""`(start, count, sum, min, max)` of a window still open in the engine."""
+
+
+class LiveView(Protocol):
+    """What the reader needs of the engine."""
+
+    def resolutions_for(self, path: str) -> tuple[Resolution, ...]:
+        """The resolutions the rules give `path`, finest first."""
+        ...
+
+    def open_window(self, path: str, resolution: Resolution) -> OpenWindow | None:
+        """The window of `path` at `resolution` not yet flushed, if any."""
+        ...
+
+
+def choose_resolution(resolutions: Sequence[Resolution], age: int) -> Resolution:
+    """The finest resolution whose period reaches back `age` seconds, else the longest kept."""
+    for resolution in resolutions:
+        if resolution.period >= age:
+            return resolution
+    return max(resolutions, key=lambda r: r.period)
+
+
+class Reader:
+    """Finds paths and fetches their series, aligned to each series' resolution."""
+
+    def __init__(
+        self,
+        store: Store,
+        index: Index,
+        live: LiveView,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._index = index
+        self._live = live
+        self._clock = clock
+
+    def now(self) -> int:
+        return int(self._clock())
+
+    async def find(self, pattern: str) -> list[Node]:
+        """Nodes matching a glob, branches and leaves, sorted by path."""
+        return await self._index.find(pattern)
+
+    async def expand(self, patterns: Sequence[str]) -> list[str]:
+        """The leaf paths matching any of the globs, sorted, without repeats."""
+        leaves: set[str] = set()
+        for pattern in patterns:
+            if has_wildcard(pattern):
+                leaves.update(node.path for node in await self._index.find(pattern) if node.leaf)
+            else:
+                leaves.add(pattern)
+        return sorted(leaves)
+
+    async def fetch(
+        self, paths: Sequence[str], start: int, end: int, aggregate: str = "mean"
+    ) -> list[Series]:
+        """One series per path covering the windows that start in `[start, end]`.
+
+        Each path is read at the finest resolution of its rule whose period reaches back
+        to `start` from now; the engine's open window overlays what the store holds.
+        """
+        age = max(self.now() - start, 0)
+        groups: dict[Resolution, list[str]] = defaultdict(list)
+        for path in paths:
+            resolutions = self._live.resolutions_for(path)
+            groups[choose_resolution(resolutions, age)].append(path)
+        results: dict[str, Series] = {}
+
+        async def read_group(resolution: Resolution, group: list[str]) -> None:
+            first = start - start % resolution.precision
+            last = end - end % resolution.precision + resolution.precision
+            stored = await self._store.read(group, resolution, first, last)
+            for path in group:
+                windows = stored.get(path) or Windows.empty()
+                results[path] = self._grid(path, windows, resolution, first, last, aggregate)
+
+        async with trio.open_nursery() as nursery:
+            for resolution, group in groups.items():
+                nursery.start_soon(read_group, resolution, group)
+        return [results[path] for path in paths]
+
+    def _grid(
+        self,
+        path: str,
+        windows: Windows,
+        resolution: Resolution,
+        first: int,
+        last: int,
+        aggregate: str,
+    ) -> Series:
+        step = resolution.precision
+        values = np.full((last - first) // step, np.nan)
+        slots = (windows.times - first) // step
+        inside = (slots >= 0) & (slots < len(values))
+        values[slots[inside]] = windows.values(aggregate)[inside]
+        live = self._live.open_window(path, resolution)
+        if live is not None and first <= live[0] < last and live[1] > 0:
+            values[(live[0] - first) // step] = _aggregate_open(live, aggregate)
+        return Series(path, first, step, values)
+
+
+def _aggregate_open(window: OpenWindow, aggregate: str) -> float:
+    _, count, total, low, high = window
+    return {
+        "mean": total / count,
+        "sum": total,
+        "min": low,
+        "max": high,
+        "count": float(count),
+    }[aggregate]
