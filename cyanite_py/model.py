@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
 import numpy as np
 import numpy.typing as npt
 
@@ -36,7 +37,7 @@ def parse_duration(text: str | int) -> int:
             raise ValueError(f"negative duration: {text}")
         return text
     match = _DURATION.match(text)
-    if match is None or match.group(2) not in UNIT_SECONDS and match.group(2) != "":
+    if match is None or (match.group(2) and match.group(2) not in UNIT_SECONDS):
         raise ValueError(f"not a duration: {text!r} (use a number and one of s, m, h, d, w, y)")
     return int(match.group(1)) * UNIT_SECONDS.get(match.group(2), 1)
 

@@ -1,0 +1,434 @@
+"""The engine owns time: rules, resolutions, open windows, flushing, late and future points.
+
+Every (path, resolution) pair is a *slot*: one row in a set of numpy columns holding the
+open window's start, count, sum, min and max. A batch of points is aggregated column-wise:
+points are expanded to one row per slot they touch, sorted by (slot, window start),
+reduced per group with `reduceat`, then merged with the open windows in one pass.
+
+A window closes when the wall clock passes its end plus the drift grace, or as soon as its
+slot receives a point for a later window (so replaying history at full speed keeps memory
+bounded by the open windows). A point for a window older than its slot's open window, or
+for a window already closed, is *late*: it is counted and dropped, so a complete snapshot
+is never overwritten by a partial one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import trio
+
+from cyanite_py.counters import Registry
+from cyanite_py.model import FloatArray, IntArray, PointBatch, Resolution, SnapshotBatch
+from cyanite_py.query import OpenWindow
+from cyanite_py.settings import Duration, ResolutionSetting, settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RULES: dict[str, list[Resolution]] = {
+    "default": [Resolution(10, 86400), Resolution(300, 30 * 86400)]
+}
+
+
+@settings
+class EngineConfig:
+    """`rules` maps a regex (searched in the path, tried in order) to resolutions; `default`
+    matches every path. `flush_interval` is how often the wall clock closes windows."""
+
+    rules: dict[str, list[ResolutionSetting]] = field(default_factory=lambda: dict(DEFAULT_RULES))
+    flush_interval: Duration = 1
+    max_batch_points: int = 200_000
+
+    def __post_init__(self) -> None:
+        for pattern, resolutions in self.rules.items():
+            if not resolutions:
+                raise ValueError(f"rule {pattern!r} has no resolutions")
+            if pattern != "default":
+                re.compile(pattern)
+
+
+@settings
+class DriftConfig:
+    """How far clients' clocks may be off: `grace` delays closing a window after its end;
+    points more than `max_future` ahead of the server's clock are dropped."""
+
+    grace: Duration = 10
+    max_future: Duration = 600
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    pattern: re.Pattern[str]
+    resolutions: tuple[Resolution, ...]
+
+
+def compile_rules(rules: dict[str, list[Resolution]]) -> tuple[Rule, ...]:
+    """Rules in order, finest resolution first within each; `default` matches everything."""
+    return tuple(
+        Rule(
+            re.compile("" if pattern == "default" else pattern),
+            tuple(sorted(set(resolutions), key=lambda r: (r.precision, r.period))),
+        )
+        for pattern, resolutions in rules.items()
+    )
+
+
+class _Column:
+    """An int64 array that grows by doubling, so per-path lookups stay vectorised."""
+
+    def __init__(self) -> None:
+        self._data: IntArray = np.zeros(1024, dtype=np.int64)
+        self._size = 0
+
+    @property
+    def values(self) -> IntArray:
+        return self._data[: self._size]
+
+    def append(self, value: int) -> None:
+        if self._size == len(self._data):
+            grown = np.zeros(2 * len(self._data), dtype=np.int64)
+            grown[: self._size] = self._data
+            self._data = grown
+        self._data[self._size] = value
+        self._size += 1
+
+
+class _Slots:
+    """Growable numpy columns, one row per (path, resolution)."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.size = 0
+        self.start: IntArray = np.full(capacity, -1, dtype=np.int64)
+        self.count: IntArray = np.zeros(capacity, dtype=np.int64)
+        self.sum: FloatArray = np.zeros(capacity)
+        self.min: FloatArray = np.zeros(capacity)
+        self.max: FloatArray = np.zeros(capacity)
+        self.precision: IntArray = np.ones(capacity, dtype=np.int64)
+        self.period: IntArray = np.ones(capacity, dtype=np.int64)
+        self.path_id: IntArray = np.zeros(capacity, dtype=np.int64)
+
+    def allocate(self, path_id: int, resolutions: Sequence[Resolution]) -> int:
+        """Rows for a new path; returns the first."""
+        first = self.size
+        needed = first + len(resolutions)
+        if needed > len(self.start):
+            self._grow(max(needed, 2 * len(self.start)))
+        for offset, resolution in enumerate(resolutions):
+            self.precision[first + offset] = resolution.precision
+            self.period[first + offset] = resolution.period
+        self.path_id[first:needed] = path_id
+        self.size = needed
+        return first
+
+    def _grow(self, capacity: int) -> None:
+        for name, fill in (
+            ("start", -1),
+            ("count", 0),
+            ("sum", 0),
+            ("min", 0),
+            ("max", 0),
+            ("precision", 1),
+            ("period", 1),
+            ("path_id", 0),
+        ):
+            old = getattr(self, name)
+            new = np.full(capacity, fill, dtype=old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+
+class Engine:
+    """Aggregates point batches into windows and hands closed windows to `emit`."""
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        drift: DriftConfig,
+        receive: trio.MemoryReceiveChannel[PointBatch],
+        emit: Callable[[SnapshotBatch], None],
+        on_new_paths: Callable[[Sequence[str]], None],
+        registry: Registry,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.drift = drift
+        self._rules = compile_rules(config.rules)
+        self._receive = receive
+        self._emit = emit
+        self._on_new_paths = on_new_paths
+        self._clock = clock
+        self._path_ids: dict[str, int] = {}
+        self._paths: list[str] = []
+        self._first_slot = _Column()
+        self._resolution_count = _Column()
+        self._rule_index: list[int] = []
+        self._slots = _Slots()
+        self._new_paths: list[str] = []
+        self._points = registry.counter("engine_points", "points aggregated into windows")
+        self._late = registry.counter("engine_points_late", "points for closed windows, dropped")
+        self._future = registry.counter(
+            "engine_points_future", "points too far ahead of the clock, dropped"
+        )
+        self._expired = registry.counter(
+            "engine_points_expired", "point-resolutions older than the period, not kept"
+        )
+        self._flushed = registry.counter("engine_windows_flushed", "windows closed and emitted")
+        self._series = registry.counter("engine_series_created", "paths first seen")
+        registry.gauge("engine_series", "paths with open state", lambda: float(len(self._paths)))
+        registry.gauge(
+            "engine_open_windows",
+            "windows holding points not yet flushed",
+            lambda: float(np.count_nonzero(self._slots.count[: self._slots.size])),
+        )
+        registry.gauge(
+            "engine_queue_depth",
+            "point batches waiting for the engine",
+            lambda: float(receive.statistics().current_buffer_used),
+        )
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Aggregate until every sender has closed, then flush every open window."""
+        task_status.started()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._close_on_clock)
+                async with self._receive:
+                    async for batch in self._receive:
+                        self.ingest(self._drain_more(batch))
+                nursery.cancel_scope.cancel()
+        finally:
+            self.flush_all()
+
+    def _drain_more(self, batch: PointBatch) -> PointBatch:
+        """Join whatever else is already queued, so numpy works on large batches."""
+        while len(batch) < self.config.max_batch_points:
+            try:
+                more = self._receive.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+            if len(more):
+                batch = PointBatch(list(batch.paths), list(batch.values), list(batch.times))
+                batch.extend(more)
+                while len(batch) < self.config.max_batch_points:
+                    try:
+                        batch.extend(self._receive.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+        return batch
+
+    async def _close_on_clock(self) -> None:
+        while True:
+            await trio.sleep(self.config.flush_interval)
+            self.flush_due()
+
+    # ---- reading, for the API ----
+
+    def resolutions_for(self, path: str) -> tuple[Resolution, ...]:
+        path_id = self._path_ids.get(path)
+        rule = self._rule_index[path_id] if path_id is not None else self._match_rule(path)
+        return self._rules[rule].resolutions
+
+    def open_window(self, path: str, resolution: Resolution) -> OpenWindow | None:
+        path_id = self._path_ids.get(path)
+        if path_id is None:
+            return None
+        resolutions = self._rules[self._rule_index[path_id]].resolutions
+        if resolution not in resolutions:
+            return None
+        slot = int(self._first_slot.values[path_id]) + resolutions.index(resolution)
+        slots = self._slots
+        if slots.count[slot] == 0:
+            return None
+        return (
+            int(slots.start[slot]),
+            int(slots.count[slot]),
+            float(slots.sum[slot]),
+            float(slots.min[slot]),
+            float(slots.max[slot]),
+        )
+
+    # ---- aggregation ----
+
+    def ingest(self, batch: PointBatch) -> None:
+        """Aggregate a batch, emitting the windows it closes."""
+        if not len(batch):
+            return
+        now = int(self._clock())
+        ids = self._path_ids_of(batch.paths)
+        times = np.asarray(batch.times, dtype=np.int64)
+        values = np.asarray(batch.values, dtype=np.float64)
+        keep = times <= now + self.drift.max_future
+        if not keep.all():
+            self._future.inc(int(np.count_nonzero(~keep)))
+            ids, times, values = ids[keep], times[keep], values[keep]
+        self._points.inc(len(ids))
+        slots, times, values = self._expand(ids, times, values)
+        starts = times - times % self._slots.precision[slots]
+        fresh = starts + self._slots.period[slots] > now
+        if not fresh.all():
+            self._expired.inc(int(np.count_nonzero(~fresh)))
+            slots, starts, values = slots[fresh], starts[fresh], values[fresh]
+        out = SnapshotBatch()
+        if len(slots):
+            self._merge(slots, starts, values, out)
+        if self._new_paths:
+            out.new_paths, self._new_paths = self._new_paths, []
+        if len(out) or out.new_paths:
+            self._emit(out)
+
+    def _path_ids_of(self, paths: list[str]) -> IntArray:
+        ids = list(map(self._path_ids.get, paths))
+        if None in ids:
+            ids = [
+                self._register(path) if found is None else found
+                for path, found in zip(paths, ids, strict=True)
+            ]
+        return np.asarray(ids, dtype=np.int64)
+
+    def _register(self, path: str) -> int:
+        found = self._path_ids.get(path)
+        if found is not None:
+            return found
+        path_id = len(self._paths)
+        rule = self._match_rule(path)
+        self._path_ids[path] = path_id
+        self._paths.append(path)
+        self._rule_index.append(rule)
+        resolutions = self._rules[rule].resolutions
+        self._first_slot.append(self._slots.allocate(path_id, resolutions))
+        self._resolution_count.append(len(resolutions))
+        self._new_paths.append(path)
+        self._on_new_paths((path,))
+        self._series.inc()
+        return path_id
+
+    def _match_rule(self, path: str) -> int:
+        for position, rule in enumerate(self._rules):
+            if rule.pattern.search(path):
+                return position
+        return len(self._rules) - 1
+
+    def _expand(
+        self, ids: IntArray, times: IntArray, values: FloatArray
+    ) -> tuple[IntArray, IntArray, FloatArray]:
+        """One row per (point, resolution of its path's rule)."""
+        first = self._first_slot.values[ids]
+        counts = self._resolution_count.values[ids]
+        parts = [(first, times, values)]
+        for offset in range(1, int(counts.max(initial=1))):
+            has = counts > offset
+            parts.append((first[has] + offset, times[has], values[has]))
+        return (
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]),
+        )
+
+    def _merge(
+        self, slots: IntArray, starts: IntArray, values: FloatArray, out: SnapshotBatch
+    ) -> None:
+        """Fold (slot, window start, value) rows into the open windows."""
+        order = np.argsort((slots << 32) | starts, kind="stable")
+        slots, starts, values = slots[order], starts[order], values[order]
+        boundary = np.empty(len(slots), dtype=bool)
+        boundary[0] = True
+        np.not_equal(slots[1:], slots[:-1], out=boundary[1:])
+        boundary[1:] |= starts[1:] != starts[:-1]
+        heads = np.flatnonzero(boundary)
+        g_slot, g_start = slots[heads], starts[heads]
+        g_count = np.diff(np.append(heads, len(slots)))
+        g_sum = np.add.reduceat(values, heads)
+        g_min = np.minimum.reduceat(values, heads)
+        g_max = np.maximum.reduceat(values, heads)
+
+        s = self._slots
+        open_start, open_count = s.start[g_slot], s.count[g_slot]
+        same = (g_start == open_start) & (open_count > 0)
+        newer = g_start > open_start
+        late = ~(same | newer)
+        if late.any():
+            self._late.inc(int(g_count[late].sum()))
+
+        merge = g_slot[same]
+        s.count[merge] += g_count[same]
+        s.sum[merge] += g_sum[same]
+        np.minimum.at(s.min, merge, g_min[same])
+        np.maximum.at(s.max, merge, g_max[same])
+
+        last_of_slot = np.append(g_slot[1:] != g_slot[:-1], True)
+        opening = newer & last_of_slot
+        replaced = g_slot[opening]
+        self._emit_slots(replaced[s.count[replaced] > 0], out)
+        passing = newer & ~last_of_slot
+        self._emit_rows(
+            g_slot[passing],
+            g_start[passing],
+            g_count[passing],
+            g_sum[passing],
+            g_min[passing],
+            g_max[passing],
+            out,
+        )
+        s.start[replaced] = g_start[opening]
+        s.count[replaced] = g_count[opening]
+        s.sum[replaced] = g_sum[opening]
+        s.min[replaced] = g_min[opening]
+        s.max[replaced] = g_max[opening]
+
+    # ---- flushing ----
+
+    def flush_due(self) -> None:
+        """Close every window whose end plus the grace has passed on the wall clock."""
+        s = self._slots
+        now = int(self._clock())
+        size = s.size
+        due = (s.count[:size] > 0) & (s.start[:size] + s.precision[:size] + self.drift.grace <= now)
+        self._close(np.flatnonzero(due))
+
+    def flush_all(self) -> None:
+        """Close every open window (at shutdown)."""
+        self._close(np.flatnonzero(self._slots.count[: self._slots.size] > 0))
+
+    def _close(self, slots: IntArray) -> None:
+        out = SnapshotBatch()
+        if self._new_paths:
+            out.new_paths, self._new_paths = self._new_paths, []
+        self._emit_slots(slots, out)
+        self._slots.count[slots] = 0
+        if len(out) or out.new_paths:
+            self._emit(out)
+
+    def _emit_slots(self, slots: IntArray, out: SnapshotBatch) -> None:
+        s = self._slots
+        self._emit_rows(
+            slots, s.start[slots], s.count[slots], s.sum[slots], s.min[slots], s.max[slots], out
+        )
+
+    def _emit_rows(
+        self,
+        slots: IntArray,
+        starts: IntArray,
+        counts: IntArray,
+        sums: FloatArray,
+        mins: FloatArray,
+        maxs: FloatArray,
+        out: SnapshotBatch,
+    ) -> None:
+        if not len(slots):
+            return
+        s = self._slots
+        paths = self._paths
+        out.paths.extend([paths[i] for i in s.path_id[slots].tolist()])
+        out.precisions.extend(s.precision[slots].tolist())
+        out.periods.extend(s.period[slots].tolist())
+        out.times.extend(starts.tolist())
+        out.counts.extend(counts.tolist())
+        out.sums.extend(sums.tolist())
+        out.mins.extend(mins.tolist())
+        out.maxs.extend(maxs.tolist())
+        self._flushed.inc(len(slots))

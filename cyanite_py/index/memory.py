@@ -1,0 +1,110 @@
+"""The in-process path index: a prefix tree walked one glob node at a time.
+
+A literal node is one dictionary lookup, so a glob costs in proportion to the nodes it
+can match, not to the number of paths. Rebuilt from the store at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+import trio
+
+from cyanite_py.counters import Registry
+from cyanite_py.index.base import Node, PathLoader
+from cyanite_py.index.glob import compile_pattern
+from cyanite_py.settings import settings
+
+log = logging.getLogger(__name__)
+
+
+@settings
+class MemoryIndexConfig:
+    type: Literal["memory"] = "memory"
+
+
+class _TreeNode:
+    """A path node; `children` is None for a node that has none, to keep leaves small."""
+
+    __slots__ = ("children", "leaf")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _TreeNode] | None = None
+        self.leaf = False
+
+
+class MemoryIndex:
+    """Paths in a prefix tree, answering globs without scanning."""
+
+    def __init__(
+        self,
+        config: MemoryIndexConfig,
+        registry: Registry,
+        load_paths: PathLoader | None = None,
+    ) -> None:
+        self.config = config
+        self._root = _TreeNode()
+        self._load_paths = load_paths
+        self._leaves = 0
+        self._added = registry.counter("index_paths_added", "paths added to the index")
+        registry.gauge("index_paths", "leaf paths in the index", lambda: float(self._leaves))
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        if self._load_paths is not None:
+            paths = await self._load_paths()
+            self.add(paths)
+            log.info("index rebuilt with %d paths from the store", len(paths))
+        task_status.started()
+        await trio.sleep_forever()
+
+    def add(self, paths: Sequence[str]) -> None:
+        root = self._root
+        added = 0
+        for path in paths:
+            node = root
+            for name in path.split("."):
+                children = node.children
+                if children is None:
+                    children = node.children = {}
+                child = children.get(name)
+                if child is None:
+                    child = children[name] = _TreeNode()
+                node = child
+            if not node.leaf:
+                node.leaf = True
+                added += 1
+        self._leaves += added
+        self._added.inc(added)
+
+    async def flush(self) -> None:
+        """Nothing is queued: `add` is immediate."""
+
+    async def find(self, pattern: str) -> list[Node]:
+        return sorted(self.find_now(pattern))
+
+    def find_now(self, pattern: str) -> Iterable[Node]:
+        """The matching nodes, unsorted, computed synchronously."""
+        frontier: list[tuple[str, _TreeNode]] = [("", self._root)]
+        for node_pattern in compile_pattern(pattern):
+            following: list[tuple[str, _TreeNode]] = []
+            for prefix, node in frontier:
+                children = node.children
+                if not children:
+                    continue
+                if node_pattern.literals is not None:
+                    for name in node_pattern.literals:
+                        child = children.get(name)
+                        if child is not None:
+                            following.append((prefix + name, child))
+                else:
+                    following.extend(
+                        (prefix + name, child)
+                        for name, child in children.items()
+                        if node_pattern.matches(name)
+                    )
+            frontier = [(path + ".", node) for path, node in following]
+            if not frontier:
+                return []
+        return [Node(path[:-1], node.leaf, bool(node.children)) for path, node in frontier]

@@ -1,0 +1,122 @@
+"""Carbon plaintext over TCP and, when enabled, UDP.
+
+TCP readers wait for room in the engine's queue, so a slow engine slows the senders
+down (back-pressure) instead of growing memory. UDP cannot push back: a datagram that
+finds the queue full is dropped and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import partial
+from typing import Literal
+
+import trio
+
+from cyanite_py.counters import Registry
+from cyanite_py.inputs.counting import InputCounters
+from cyanite_py.inputs.lines import parse_chunk
+from cyanite_py.inputs.udp import receive_datagrams
+from cyanite_py.model import PointBatch
+from cyanite_py.settings import settings
+
+log = logging.getLogger(__name__)
+
+
+@settings
+class CarbonInputConfig:
+    type: Literal["carbon"] = "carbon"
+    host: str = "0.0.0.0"
+    port: int = 2003
+    udp: bool = False
+    max_line_length: int = 16384
+    read_size: int = 256 * 1024
+
+
+class CarbonInput:
+    """Serves carbon's plaintext protocol; `run` reports the TCP port it bound."""
+
+    def __init__(
+        self,
+        config: CarbonInputConfig,
+        send: trio.MemorySendChannel[PointBatch],
+        registry: Registry,
+    ) -> None:
+        self.config = config
+        self._send = send
+        self._tcp = InputCounters(registry, f"carbon_tcp_{config.port}")
+        self._udp = InputCounters(registry, f"carbon_udp_{config.port}")
+
+    async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        async with self._send, trio.open_nursery() as nursery:
+            serve = partial(trio.serve_tcp, host=self.config.host)
+            listeners = await nursery.start(serve, self._serve_connection, self.config.port)
+            port = listeners[0].socket.getsockname()[1]
+            log.info("carbon plaintext listening on %s:%d/tcp", self.config.host, port)
+            if self.config.udp:
+                await nursery.start(self._serve_udp, port)
+                log.info("carbon plaintext listening on %s:%d/udp", self.config.host, port)
+            task_status.started(port)
+
+    async def _serve_connection(self, stream: trio.SocketStream) -> None:
+        counters = self._tcp
+        counters.connections.inc()
+        limit = self.config.max_line_length
+        pending = b""
+        skipping = False
+        async with stream:
+            while True:
+                try:
+                    data = await stream.receive_some(self.config.read_size)
+                except trio.BrokenResourceError:
+                    data = b""
+                if not data:
+                    break
+                counters.bytes.inc(len(data))
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    pending += data
+                    if len(pending) > limit:
+                        skipping, pending = self._skip_long(skipping)
+                    continue
+                chunk, pending = pending + data[: cut + 1], data[cut + 1 :]
+                if skipping:
+                    chunk = chunk[chunk.find(b"\n") + 1 :]
+                    skipping = False
+                await self._forward(chunk)
+                if len(pending) > limit:
+                    skipping, pending = self._skip_long(skipping)
+            if pending and not skipping:
+                await self._forward(pending)
+
+    def _skip_long(self, skipping: bool) -> tuple[bool, bytes]:
+        """Drop an unterminated line past the limit, reading on to its end."""
+        if not skipping:
+            self._tcp.reject("too_long")
+        return True, b""
+
+    async def _forward(self, chunk: bytes) -> None:
+        batch = parse_chunk(chunk, int(time.time()), self.config.max_line_length, self._tcp.reject)
+        if len(batch):
+            self._tcp.points.inc(len(batch))
+            await self._send.send(batch)
+
+    async def _serve_udp(
+        self, port: int, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        counters = self._udp
+        async for datagram in receive_datagrams(self.config.host, port, task_status):
+            counters.connections.inc()
+            counters.bytes.inc(len(datagram))
+            batch = parse_chunk(
+                datagram, int(time.time()), self.config.max_line_length, counters.reject
+            )
+            if not len(batch):
+                continue
+            try:
+                self._send.send_nowait(batch)
+            except trio.WouldBlock:
+                counters.dropped.inc(len(batch))
+            else:
+                counters.points.inc(len(batch))
