@@ -1,0 +1,118 @@
+"""A store in process memory: for tests, demos and servers that need no history.
+
+It behaves like the SQLite store: a rewritten window merges into the stored one (counts
+and sums added, min and max combined), and windows older than their period are expired
+periodically. Everything is lost when the process stops.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import trio
+
+from cyanite_py.counters import Registry
+from cyanite_py.model import Resolution, SnapshotBatch, Windows
+from cyanite_py.settings import Duration, settings
+
+Stored = list[float]
+"""`[period, count, sum, min, max]` of one window, updated in place on merge."""
+
+
+@settings
+class MemoryStoreConfig:
+    """`store:` settings for `type: memory`."""
+
+    type: Literal["memory"] = "memory"
+    expire_interval: Duration = 60
+    """How often windows older than their period are removed."""
+
+
+class MemoryStore:
+    """Windows kept in dicts keyed by path, precision and window start."""
+
+    def __init__(
+        self,
+        config: MemoryStoreConfig,
+        registry: Registry,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._windows: dict[tuple[str, int], dict[int, Stored]] = {}
+        self._paths: set[str] = set()
+        self._written = registry.counter(
+            "store_snapshots_written", "Snapshots persisted by the store", store="memory"
+        )
+        self._expired = registry.counter(
+            "store_snapshots_expired", "Windows removed after their period", store="memory"
+        )
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        while True:
+            await trio.sleep(self._config.expire_interval)
+            self.expire()
+
+    async def write(self, batch: SnapshotBatch) -> None:
+        await trio.lowlevel.checkpoint()
+        windows = self._windows
+        for path, precision, period, t, count, total, low, high in zip(
+            batch.paths,
+            batch.precisions,
+            batch.periods,
+            batch.times,
+            batch.counts,
+            batch.sums,
+            batch.mins,
+            batch.maxs,
+            strict=True,
+        ):
+            series = windows.get((path, precision))
+            if series is None:
+                series = windows[(path, precision)] = {}
+            stored = series.get(t)
+            if stored is None:
+                series[t] = [period, count, total, low, high]
+            else:
+                stored[0] = period
+                stored[1] += count
+                stored[2] += total
+                stored[3] = min(stored[3], low)
+                stored[4] = max(stored[4], high)
+        self._paths.update(batch.paths)
+        self._paths.update(batch.new_paths)
+        self._written.inc(len(batch))
+
+    async def read(
+        self, paths: Sequence[str], resolution: Resolution, start: int, end: int
+    ) -> dict[str, Windows]:
+        await trio.lowlevel.checkpoint()
+        found: dict[str, Windows] = {}
+        for path in paths:
+            series = self._windows.get((path, resolution.precision))
+            if series:
+                found[path] = Windows.from_rows(
+                    [(t, w[1], w[2], w[3], w[4]) for t, w in series.items() if start <= t < end]
+                )
+        return found
+
+    async def load_paths(self) -> list[str]:
+        await trio.lowlevel.checkpoint()
+        return sorted(self._paths)
+
+    def expire(self) -> int:
+        """Remove windows that started more than their period ago; return how many."""
+        now = self._clock()
+        removed = 0
+        for key, series in list(self._windows.items()):
+            old = [t for t, w in series.items() if t < now - w[0]]
+            for t in old:
+                del series[t]
+            removed += len(old)
+            if not series:
+                del self._windows[key]
+        self._expired.inc(removed)
+        return removed

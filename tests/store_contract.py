@@ -1,0 +1,202 @@
+"""What every store guarantees, as one suite each store's test module subclasses.
+
+A subclass provides an async fixture `store`: a running, empty store. The suite asserts
+only what every store promises. In particular, writing a window again leaves exactly one
+window at that time, holding either the newer snapshot (a replacing store) or both merged
+(a merging store: counts and sums added, min and max combined); which one is the store's
+own choice and is tested in its own module. Expiry depends on each store's clock and is
+tested per store too.
+
+Window times are recent, so a store that expires by its resolution's period (for
+instance through a TTL computed at write time) keeps them for the whole test.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from cyanite_py.model import Resolution, Snapshot, SnapshotBatch, Windows
+from cyanite_py.store.base import Store
+
+FINE = Resolution(10, 86400)
+COARSE = Resolution(60, 7 * 86400)
+NOW = int(time.time())
+BASE = NOW - NOW % 3600 - 3600
+"""An hour ago, aligned to both resolutions."""
+
+
+def snap(
+    path: str,
+    t: int,
+    count: int = 1,
+    total: float = 1.0,
+    low: float | None = None,
+    high: float | None = None,
+    resolution: Resolution = FINE,
+) -> Snapshot:
+    """A snapshot of `path` at `t`; min and max default to the mean."""
+    mean = total / count
+    return Snapshot(
+        path,
+        resolution.precision,
+        resolution.period,
+        t,
+        count,
+        total,
+        mean if low is None else low,
+        mean if high is None else high,
+    )
+
+
+def batch(*snapshots: Snapshot, new_paths: tuple[str, ...] = ()) -> SnapshotBatch:
+    out = SnapshotBatch(new_paths=list(new_paths))
+    for snapshot in snapshots:
+        out.append(snapshot)
+    return out
+
+
+async def read_one(
+    store: Store, path: str, resolution: Resolution = FINE, start: int = BASE, end: int = NOW
+) -> Windows:
+    """The windows of one path, empty when the store left the path out."""
+    found = await store.read([path], resolution, start, end)
+    return found.get(path) or Windows.empty()
+
+
+def rows(windows: Windows) -> list[tuple[int, float, float, float, float]]:
+    """`(time, count, sum, min, max)` per window, for exact comparison."""
+    return [
+        (int(t), float(c), float(s), float(lo), float(hi))
+        for t, c, s, lo, hi in zip(
+            windows.times,
+            windows.values("count"),
+            windows.values("sum"),
+            windows.values("min"),
+            windows.values("max"),
+            strict=True,
+        )
+    ]
+
+
+class StoreContract:
+    """Behaviour every `Store` implementation shares; subclasses provide the `store` fixture."""
+
+    async def test_write_then_read_exact_values(self, store: Store) -> None:
+        await store.write(
+            batch(
+                snap("a.b", BASE, count=3, total=6.0, low=1.0, high=3.0),
+                snap("a.b", BASE + 10, count=2, total=0.1 + 0.2, low=-1e300, high=1e300),
+            )
+        )
+        windows = await read_one(store, "a.b")
+        assert rows(windows) == [
+            (BASE, 3.0, 6.0, 1.0, 3.0),
+            (BASE + 10, 2.0, 0.1 + 0.2, -1e300, 1e300),
+        ]
+        assert windows.values("mean").tolist() == [2.0, (0.1 + 0.2) / 2]
+
+    async def test_windows_come_back_sorted_by_time(self, store: Store) -> None:
+        times = [BASE + 50, BASE, BASE + 30, BASE + 10]
+        await store.write(batch(*(snap("sorted", t, total=float(t)) for t in times)))
+        windows = await read_one(store, "sorted")
+        assert windows.times.tolist() == sorted(times)
+        assert windows.values("sum").tolist() == [float(t) for t in sorted(times)]
+
+    async def test_read_range_includes_start_and_excludes_end(self, store: Store) -> None:
+        await store.write(batch(*(snap("range", BASE + 10 * i) for i in range(10))))
+        windows = await read_one(store, "range", start=BASE + 20, end=BASE + 60)
+        assert windows.times.tolist() == [BASE + 20, BASE + 30, BASE + 40, BASE + 50]
+        assert len(await read_one(store, "range", start=BASE + 21, end=BASE + 30)) == 0
+        assert len(await read_one(store, "range", start=BASE + 100, end=BASE + 200)) == 0
+
+    async def test_paths_are_kept_apart(self, store: Store) -> None:
+        await store.write(
+            batch(snap("x.one", BASE, total=1.0), snap("x.two", BASE, total=2.0), snap("x", BASE))
+        )
+        found = await store.read(["x.one", "x.two"], FINE, BASE, NOW)
+        assert found["x.one"].values("sum").tolist() == [1.0]
+        assert found["x.two"].values("sum").tolist() == [2.0]
+        assert "x" not in found or len(found["x"]) == 0
+
+    async def test_resolutions_of_one_path_are_kept_apart(self, store: Store) -> None:
+        await store.write(
+            batch(
+                snap("multi", BASE, total=10.0, resolution=FINE),
+                snap("multi", BASE + 10, total=11.0, resolution=FINE),
+                snap("multi", BASE, count=6, total=60.0, resolution=COARSE),
+            )
+        )
+        assert rows(await read_one(store, "multi", FINE)) == [
+            (BASE, 1.0, 10.0, 10.0, 10.0),
+            (BASE + 10, 1.0, 11.0, 11.0, 11.0),
+        ]
+        assert rows(await read_one(store, "multi", COARSE)) == [(BASE, 6.0, 60.0, 10.0, 10.0)]
+
+    async def test_rewritten_window_is_one_window(self, store: Store) -> None:
+        """Replaced or merged, depending on the store, but never duplicated."""
+        first = snap("again", BASE, count=2, total=4.0, low=1.0, high=3.0)
+        second = snap("again", BASE, count=1, total=5.0, low=5.0, high=5.0)
+        await store.write(batch(first))
+        await store.write(batch(second))
+        found = rows(await read_one(store, "again"))
+        replaced = [(BASE, 1.0, 5.0, 5.0, 5.0)]
+        merged = [(BASE, 3.0, 9.0, 1.0, 5.0)]
+        assert found in (replaced, merged)
+
+    async def test_new_paths_are_loaded(self, store: Store) -> None:
+        await store.write(batch(snap("seen.one", BASE), new_paths=("seen.one",)))
+        await store.write(batch(new_paths=("seen.two", "seen.three")))
+        assert {"seen.one", "seen.two", "seen.three"} <= set(await store.load_paths())
+
+    async def test_load_paths_of_an_empty_store_is_empty(self, store: Store) -> None:
+        assert await store.load_paths() == []
+
+    async def test_many_paths_in_one_read(self, store: Store) -> None:
+        paths = [f"many.p{i:04d}" for i in range(1000)]
+        await store.write(
+            batch(*(snap(p, BASE + 10 * (i % 3), total=float(i)) for i, p in enumerate(paths)))
+        )
+        found = await store.read(paths, FINE, BASE, NOW)
+        for i, path in enumerate(paths):
+            assert rows(found[path]) == [(BASE + 10 * (i % 3), 1.0, float(i), float(i), float(i))]
+
+    async def test_big_batch(self, store: Store) -> None:
+        paths = [f"big.p{i:04d}" for i in range(5000)]
+        big = SnapshotBatch(new_paths=list(paths))
+        for step in range(10):
+            for i, path in enumerate(paths):
+                big.append(snap(path, BASE + 10 * step, total=float(i * 10 + step)))
+        assert len(big) == 50_000
+        await store.write(big)
+        found = await store.read(paths, FINE, BASE, NOW)
+        assert sum(len(found[p]) for p in paths) == 50_000
+        assert found["big.p1234"].values("sum").tolist() == [float(12340 + s) for s in range(10)]
+        assert set(paths) <= set(await store.load_paths())
+
+    async def test_odd_characters_in_paths(self, store: Store) -> None:
+        odd = [
+            "a-b_c:d@e%f+g",
+            "quote's.and\"double",
+            "back\\slash",
+            "unicodé.日本語.🚀",
+        ]
+        await store.write(
+            batch(*(snap(p, BASE, total=float(i)) for i, p in enumerate(odd)), new_paths=tuple(odd))
+        )
+        found = await store.read(odd, FINE, BASE, NOW)
+        for i, path in enumerate(odd):
+            assert found[path].values("sum").tolist() == [float(i)]
+        assert set(odd) <= set(await store.load_paths())
+
+    async def test_empty_batch(self, store: Store) -> None:
+        await store.write(SnapshotBatch())
+        assert await store.load_paths() == []
+        assert len(await read_one(store, "nothing")) == 0
+
+    async def test_unknown_path_reads_empty(self, store: Store) -> None:
+        await store.write(batch(snap("known", BASE)))
+        found = await store.read(["unknown", "known"], FINE, BASE, NOW)
+        assert len(found.get("unknown") or Windows.empty()) == 0
+        assert len(found["known"]) == 1
+        assert not any(math.isnan(v) for v in found["known"].values("mean"))
