@@ -1,0 +1,174 @@
+"""Carbon's pickle protocol: a 4-byte big-endian length, then a pickled list of
+`(path, (timestamp, value))`.
+
+Unpickling is restricted to lists, tuples, strings and numbers: any pickle that names a
+class or function is rejected, so a client cannot run code here. A message over the size
+limit closes its connection (the stream cannot be trusted past it); a bad item is counted
+and skipped, and the rest of the message carries on.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import pickle
+import struct
+import time
+from functools import partial
+from typing import Any, Literal
+
+import trio
+
+from cyanite_py.counters import Registry
+from cyanite_py.inputs.counting import InputCounters
+from cyanite_py.model import PointBatch
+from cyanite_py.ratelog import RateLimitedLog
+from cyanite_py.settings import settings
+
+log = logging.getLogger(__name__)
+HEADER = struct.Struct("!I")
+
+
+@settings
+class PickleInputConfig:
+    type: Literal["pickle"] = "pickle"
+    host: str = "0.0.0.0"
+    port: int = 2004
+    max_message_size: int = 1024 * 1024
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Builds only the types the protocol carries; refuses every global lookup."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"refused to load {module}.{name}")
+
+
+def loads_plain(payload: bytes) -> Any:
+    """Unpickle `payload` if it holds only built-in containers, strings and numbers."""
+    return _PlainUnpickler(io.BytesIO(payload), encoding="utf-8").load()
+
+
+def points_from_items(items: Any, now: int, reject: Any) -> PointBatch:
+    """Points from a list of `(path, (timestamp, value))`; bad items go to `reject`."""
+    if not isinstance(items, list | tuple):
+        reject("not_a_list", 1)
+        return PointBatch()
+    try:
+        paths, pairs = zip(*items, strict=True)
+        raw_times, raw_values = zip(*pairs, strict=True)
+        values = list(map(float, raw_values))
+        times = list(map(int, map(float, raw_times)))
+        if all(type(path) is str for path in paths) and min(times) >= 0:
+            batch = PointBatch(list(paths), values, times)
+            if not any(map(math.isnan, values)):
+                return batch
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return _points_one_by_one(items, now, reject)
+
+
+def _points_one_by_one(items: list[Any] | tuple[Any, ...], now: int, reject: Any) -> PointBatch:
+    batch = PointBatch()
+    for item in items:
+        try:
+            path, (raw_time, raw_value) = item
+            value = float(raw_value)
+            timestamp = int(float(raw_time))
+        except (TypeError, ValueError, OverflowError):
+            reject("item", 1)
+            continue
+        if isinstance(path, bytes):
+            try:
+                path = path.decode("utf-8")
+            except UnicodeDecodeError:
+                reject("encoding", 1)
+                continue
+        if not isinstance(path, str) or not path or any(c.isspace() for c in path):
+            reject("path", 1)
+            continue
+        if value != value:
+            reject("nan", 1)
+            continue
+        if timestamp == -1:
+            timestamp = now
+        elif timestamp < 0:
+            reject("timestamp", 1)
+            continue
+        batch.paths.append(path)
+        batch.values.append(value)
+        batch.times.append(timestamp)
+    return batch
+
+
+class PickleInput:
+    """Serves carbon's pickle protocol over TCP; `run` reports the port it bound."""
+
+    def __init__(
+        self,
+        config: PickleInputConfig,
+        send: trio.MemorySendChannel[PointBatch],
+        registry: Registry,
+    ) -> None:
+        self.config = config
+        self._send = send
+        self._counters = InputCounters(registry, f"pickle_{config.port}")
+        self._log = RateLimitedLog(log)
+
+    async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        async with self._send, trio.open_nursery() as nursery:
+            serve = partial(trio.serve_tcp, host=self.config.host)
+            listeners = await nursery.start(serve, self._serve_connection, self.config.port)
+            port = listeners[0].socket.getsockname()[1]
+            log.info("carbon pickle listening on %s:%d/tcp", self.config.host, port)
+            task_status.started(port)
+
+    async def _serve_connection(self, stream: trio.SocketStream) -> None:
+        counters = self._counters
+        counters.connections.inc()
+        buffer = bytearray()
+        async with stream:
+            while True:
+                try:
+                    data = await stream.receive_some(256 * 1024)
+                except trio.BrokenResourceError:
+                    return
+                if not data:
+                    if buffer:
+                        counters.reject("truncated")
+                    return
+                counters.bytes.inc(len(data))
+                buffer += data
+                if not await self._consume(buffer):
+                    return
+
+    async def _consume(self, buffer: bytearray) -> bool:
+        """Handle every whole message in `buffer`; False when the connection must close."""
+        while len(buffer) >= HEADER.size:
+            (size,) = HEADER.unpack_from(buffer)
+            if size > self.config.max_message_size:
+                self._counters.reject("too_large")
+                self._log.warning(
+                    "too_large", "closing a pickle connection: message of %d bytes", size
+                )
+                return False
+            end = HEADER.size + size
+            if len(buffer) < end:
+                return True
+            payload = bytes(buffer[HEADER.size : end])
+            del buffer[:end]
+            await self._forward(payload)
+        return True
+
+    async def _forward(self, payload: bytes) -> None:
+        try:
+            items = loads_plain(payload)
+        except Exception as error:  # a hostile pickle can raise almost anything
+            self._counters.reject("bad_pickle")
+            self._log.warning("bad_pickle", "rejected a pickle message: %s", error)
+            return
+        batch = points_from_items(items, int(time.time()), self._counters.reject)
+        if len(batch):
+            self._counters.points.inc(len(batch))
+            await self._send.send(batch)
