@@ -1,0 +1,227 @@
+"""The store writer against a real memory store, with a wrapper that makes writes fail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+import trio
+import trio.testing
+
+from cyanite_py.counters import Registry
+from cyanite_py.model import Resolution, SnapshotBatch, Windows
+from cyanite_py.store.base import StoreUnavailable
+from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
+from cyanite_py.store.writer import StoreWriter, StoreWriterConfig, split
+from tests.store_contract import BASE, FINE, NOW, snap
+
+
+class FailingStore:
+    """A memory store whose next `failures` writes raise, and which records write times."""
+
+    def __init__(self, failures: int = 0, error: Exception | None = None) -> None:
+        self.inner = MemoryStore(MemoryStoreConfig(), Registry())
+        self.failures = failures
+        self.error = error or StoreUnavailable("store away")
+        self.attempts: list[float] = []
+        self.sizes: list[int] = []
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        await self.inner.run(task_status=task_status)
+
+    async def write(self, batch: SnapshotBatch) -> None:
+        self.attempts.append(trio.current_time())
+        if self.failures:
+            self.failures -= 1
+            raise self.error
+        self.sizes.append(len(batch))
+        await self.inner.write(batch)
+
+    async def read(
+        self, paths: Sequence[str], resolution: Resolution, start: int, end: int
+    ) -> dict[str, Windows]:
+        return await self.inner.read(paths, resolution, start, end)
+
+    async def load_paths(self) -> list[str]:
+        return await self.inner.load_paths()
+
+
+def make_batch(path: str, windows: int, new: bool = False) -> SnapshotBatch:
+    out = SnapshotBatch(new_paths=[path] if new else [])
+    for i in range(windows):
+        out.append(snap(path, BASE + 10 * i, total=float(i)))
+    return out
+
+
+async def stored_count(store: FailingStore, path: str) -> int:
+    found = await store.read([path], FINE, BASE, NOW)
+    return len(found.get(path) or Windows.empty())
+
+
+def test_config_defaults_and_validation() -> None:
+    config = StoreWriterConfig()
+    assert (config.max_buffered, config.max_batch, config.shutdown_timeout) == (
+        1_000_000,
+        20_000,
+        30,
+    )
+    with pytest.raises(ValueError):
+        StoreWriterConfig(max_batch=0)
+    with pytest.raises(ValueError):
+        StoreWriterConfig(retry_initial=5.0, retry_max=1.0)
+    assert StoreWriterConfig(shutdown_timeout="1m").shutdown_timeout == 60  # type: ignore[arg-type]
+
+
+def test_split_keeps_new_paths_with_the_head() -> None:
+    head, rest = split(make_batch("s", 5, new=True), 2)
+    assert (len(head), len(rest), head.new_paths, rest.new_paths) == (2, 3, ["s"], [])
+    assert rest.times == [BASE + 20, BASE + 30, BASE + 40]
+
+
+async def test_writes_what_is_submitted(autojump_clock: trio.testing.MockClock) -> None:
+    store = FailingStore()
+    registry = Registry()
+    writer = StoreWriter(StoreWriterConfig(), store, registry)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        writer.submit(make_batch("w.one", 3, new=True))
+        writer.submit(make_batch("w.two", 4))
+        await trio.sleep(1)
+        nursery.cancel_scope.cancel()
+    assert await stored_count(store, "w.one") == 3
+    assert await stored_count(store, "w.two") == 4
+    assert await store.load_paths() == ["w.one", "w.two"]
+    assert registry.value("snapshots_submitted") == 7
+    assert registry.value("snapshots_written") == 7
+    assert writer.buffered == 0
+
+
+async def test_retries_deliver_everything(autojump_clock: trio.testing.MockClock) -> None:
+    store = FailingStore(failures=5)
+    registry = Registry()
+    config = StoreWriterConfig(retry_initial=1.0, retry_max=4.0)
+    writer = StoreWriter(config, store, registry)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        start = trio.current_time()
+        writer.submit(make_batch("r", 10, new=True))
+        await trio.sleep(60)
+        nursery.cancel_scope.cancel()
+    gaps = [round(b - a, 6) for a, b in zip(store.attempts, store.attempts[1:], strict=False)]
+    assert store.attempts[0] == start
+    assert gaps == [1.0, 2.0, 4.0, 4.0, 4.0]
+    assert await stored_count(store, "r") == 10
+    assert await store.load_paths() == ["r"]
+    assert registry.value("store_write_retries") == 5
+    assert registry.value("store_write_errors", error="StoreUnavailable") == 5
+    assert registry.value("snapshots_written") == 10
+    assert registry.total("snapshots_dropped") == 0
+
+
+async def test_any_store_error_is_retried(autojump_clock: trio.testing.MockClock) -> None:
+    store = FailingStore(failures=2, error=OSError("disk full"))
+    registry = Registry()
+    writer = StoreWriter(StoreWriterConfig(), store, registry)
+    writer.submit(make_batch("os", 2))
+    await writer.drain()
+    assert await stored_count(store, "os") == 2
+    assert registry.value("store_write_errors", error="OSError") == 2
+
+
+async def test_overflow_is_dropped_and_counted(autojump_clock: trio.testing.MockClock) -> None:
+    store = FailingStore(failures=1_000_000)
+    registry = Registry()
+    writer = StoreWriter(StoreWriterConfig(max_buffered=25, max_batch=10), store, registry)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        writer.submit(make_batch("o.one", 10))
+        writer.submit(make_batch("o.two", 10))
+        writer.submit(make_batch("o.three", 10, new=True))
+        writer.submit(make_batch("o.four", 10, new=True))
+        await trio.sleep(5)
+        assert writer.buffered == 25
+        assert registry.value("snapshots_dropped", reason="buffer_full") == 15
+        assert (
+            dict(((name, labels), value) for name, _, labels, value, _ in registry.samples())[
+                ("store_buffer_snapshots", ())
+            ]
+            == 25
+        )
+        store.failures = 0
+        await trio.sleep(60)
+        nursery.cancel_scope.cancel()
+    assert await stored_count(store, "o.one") == 10
+    assert await stored_count(store, "o.two") == 10
+    assert await stored_count(store, "o.three") == 5
+    assert await stored_count(store, "o.four") == 0
+    assert await store.load_paths() == ["o.four", "o.one", "o.three", "o.two"]
+    assert registry.value("snapshots_written") == 25
+    assert writer.buffered == 0
+
+
+async def test_small_batches_coalesce_and_big_ones_split(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    store = FailingStore()
+    writer = StoreWriter(StoreWriterConfig(max_batch=100), store, Registry())
+    for i in range(30):
+        writer.submit(make_batch(f"c{i}", 10))
+    writer.submit(make_batch("huge", 250))
+    await writer.drain()
+    assert store.sizes == [100, 100, 100, 100, 100, 50]
+    assert await stored_count(store, "huge") == 250
+
+
+async def test_drain_writes_everything_after_run_was_cancelled(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    store = FailingStore(failures=3)
+    registry = Registry()
+    writer = StoreWriter(StoreWriterConfig(max_batch=5), store, registry)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        writer.submit(make_batch("d.one", 8))
+        writer.submit(make_batch("d.two", 8, new=True))
+        await trio.sleep(0.15)
+        nursery.cancel_scope.cancel()
+    assert writer.buffered == 16
+    with trio.fail_after(StoreWriterConfig().shutdown_timeout):
+        await writer.drain()
+    assert writer.buffered == 0
+    assert await stored_count(store, "d.one") == 8
+    assert await stored_count(store, "d.two") == 8
+    assert registry.value("snapshots_written") == 16
+
+
+async def test_drain_alongside_run(autojump_clock: trio.testing.MockClock) -> None:
+    store = FailingStore(failures=2)
+    writer = StoreWriter(StoreWriterConfig(max_batch=3), store, Registry())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for i in range(10):
+            writer.submit(make_batch(f"a{i}", 2))
+        await writer.drain()
+        assert writer.buffered == 0
+        nursery.cancel_scope.cancel()
+    assert sum(store.sizes) == 20
+
+
+async def test_submit_never_waits_on_a_slow_store(autojump_clock: trio.testing.MockClock) -> None:
+    store = FailingStore(failures=1_000)
+    writer = StoreWriter(StoreWriterConfig(), store, Registry())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        before = trio.current_time()
+        for i in range(100):
+            writer.submit(make_batch(f"f{i}", 10))
+        assert trio.current_time() == before
+        assert writer.buffered == 1000
+        nursery.cancel_scope.cancel()
+
+
+async def test_empty_batches_are_ignored() -> None:
+    store = FailingStore()
+    writer = StoreWriter(StoreWriterConfig(), store, Registry())
+    writer.submit(SnapshotBatch())
+    await writer.drain()
+    assert store.attempts == []
