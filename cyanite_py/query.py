@@ -16,7 +16,7 @@ import trio
 
 from cyanite_py.index.base import Index, Node
 from cyanite_py.index.glob import has_wildcard
-from cyanite_py.model import Resolution, Series, Windows
+from cyanite_py.model import FloatArray, Resolution, Series, Windows
 from cyanite_py.store.base import Store
 
 OpenWindow = tuple[int, int, float, float, float]
@@ -132,3 +132,37 @@ def _aggregate_open(window: OpenWindow, aggregate: str) -> float:
         "max": high,
         "count": float(count),
     }[aggregate]
+
+
+def regrid(series: Series, step: int, aggregate: str) -> Series:
+    """`series` at a coarser `step` (a multiple of its own), buckets aligned to `step`."""
+    if step == series.step:
+        return series
+    if step % series.step:
+        raise ValueError(f"step {step} is not a multiple of {series.step}")
+    ratio = step // series.step
+    start = series.start - series.start % step
+    lead = (series.start - start) // series.step
+    count = -(-(lead + len(series.values)) // ratio)
+    padded = np.full(count * ratio, np.nan)
+    padded[lead : lead + len(series.values)] = series.values
+    buckets = padded.reshape(count, ratio)
+    return Series(series.path, start, step, _reduce(buckets, aggregate))
+
+
+def _reduce(buckets: FloatArray, aggregate: str) -> FloatArray:
+    """Aggregate each row ignoring NaN; a row of only NaN stays NaN."""
+    empty = np.isnan(buckets).all(axis=1)
+    filled = np.where(np.isnan(buckets), 0.0, buckets)
+    result: FloatArray
+    if aggregate == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result = filled.sum(axis=1) / (~np.isnan(buckets)).sum(axis=1)
+    elif aggregate in ("sum", "count"):
+        result = filled.sum(axis=1)
+    elif aggregate == "min":
+        result = np.where(np.isnan(buckets), np.inf, buckets).min(axis=1)
+    else:
+        result = np.where(np.isnan(buckets), -np.inf, buckets).max(axis=1)
+    result[empty] = np.nan
+    return result

@@ -1,0 +1,1 @@
+"""The HTTP APIs: Cyanite's own and graphite-web's, served by one starlette app."""

@@ -1,0 +1,73 @@
+"""Cyanite's own API: `/ping`, `/paths` and `/metrics`."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cyanite_py.api.attime import parse_time
+from cyanite_py.api.errors import BadRequest, require
+from cyanite_py.api.responses import json_response
+from cyanite_py.model import AGGREGATES
+from cyanite_py.query import Reader, regrid
+
+
+def routes(reader: Reader) -> list[Route]:
+    async def ping(request: Request) -> Response:
+        return json_response({"response": "pong"})
+
+    async def paths(request: Request) -> Response:
+        nodes = await reader.find(require(request, "query"))
+        return json_response(
+            [
+                {
+                    "path": node.path,
+                    "text": node.name,
+                    "id": node.path,
+                    "leaf": int(node.leaf),
+                    "expandable": int(node.branch),
+                    "allowChildren": int(node.branch),
+                }
+                for node in nodes
+            ]
+        )
+
+    async def metrics(request: Request) -> Response:
+        params = request.query_params
+        patterns = params.getlist("path")
+        if not patterns or not all(patterns):
+            raise BadRequest("missing parameter: path")
+        aggregate = params.get("agg", "mean")
+        if aggregate not in AGGREGATES:
+            raise BadRequest(f"agg must be one of {', '.join(AGGREGATES)}, not {aggregate!r}")
+        now = reader.now()
+        start = _time(require(request, "from"), now, "from")
+        end = _time(params.get("to", "now"), now, "to")
+        if end < start:
+            raise BadRequest("to is before from")
+        found = await reader.fetch(await reader.expand(patterns), start, end, aggregate)
+        step = max((series.step for series in found), default=None)
+        if step is not None:
+            found = [regrid(series, step, aggregate) for series in found]
+        return json_response(
+            {
+                "from": min((s.start for s in found), default=start),
+                "to": max((s.end for s in found), default=end),
+                "step": step,
+                "series": {series.path: series.values for series in found},
+            }
+        )
+
+    return [
+        Route("/ping", ping),
+        Route("/paths", paths),
+        Route("/metrics", metrics),
+    ]
+
+
+def _time(text: str, now: int, name: str) -> int:
+    try:
+        return parse_time(text, now)
+    except ValueError as error:
+        raise BadRequest(f"bad {name}: {error}") from None
