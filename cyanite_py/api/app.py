@@ -164,6 +164,7 @@ class ApiServer:
         settings.bind = [f"{host}:{self.config.port}"]
         settings.accesslog = None
         settings.graceful_timeout = 1.0
+        settings.loglevel = "WARNING"
         async with trio.open_nursery() as nursery:
             serve = partial(hypercorn.trio.serve, self._app, settings)
             binds: list[str] = await nursery.start(

@@ -1,0 +1,84 @@
+"""The `cyanite-py` command: `serve`, `check-config` and `schema`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import trio
+
+from cyanite_py import __version__
+from cyanite_py.config import Config, ConfigError, load_config
+from cyanite_py.server import Server
+
+log = logging.getLogger("cyanite_py")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.command(args)
+    except ConfigError as error:
+        print(f"invalid configuration:\n{error}", file=sys.stderr)
+        return 2
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cyanite-py", description="A Graphite-compatible metrics aggregation server."
+    )
+    parser.add_argument("--version", action="version", version=f"cyanite-py {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--config", type=Path, help="YAML configuration (default: built-in)")
+    serve.set_defaults(command=_serve)
+
+    check = commands.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("file", type=Path)
+    check.set_defaults(command=_check_config)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    logging.basicConfig(
+        level=config.logging.level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    trio.run(_serve_until_signalled, config)
+    return 0
+
+
+async def _serve_until_signalled(config: Config) -> None:
+    server = Server(config)
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_stop_on_signal, signals, server)
+            await server.run()
+            nursery.cancel_scope.cancel()
+
+
+async def _stop_on_signal(signals: AsyncIterator[int], server: Server) -> None:
+    async for number in signals:
+        log.info("received %s", signal.Signals(number).name)
+        server.stop()
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    if not args.file.exists():
+        print(f"{args.file}: no such file", file=sys.stderr)
+        return 2
+    load_config(args.file)
+    print(f"{args.file}: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

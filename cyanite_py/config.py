@@ -1,0 +1,115 @@
+"""YAML configuration → one typed, validated `Config`, keyed like Cyanite's.
+
+A missing file or section means the documented defaults; an unknown key or a bad value
+raises `ConfigError` naming the key's path (`input.0.port: ...`), so start-up stops with
+a message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import Field, TypeAdapter, ValidationError
+
+from cyanite_py.api.app import ApiConfig
+from cyanite_py.engine import DriftConfig, EngineConfig
+from cyanite_py.index.memory import MemoryIndexConfig
+from cyanite_py.inputs.carbon import CarbonInputConfig
+from cyanite_py.inputs.pickle import PickleInputConfig
+from cyanite_py.reporter import ReporterConfig
+from cyanite_py.settings import settings
+from cyanite_py.store.memory import MemoryStoreConfig
+from cyanite_py.store.sqlite import SqliteStoreConfig
+from cyanite_py.store.writer import StoreWriterConfig
+
+log = logging.getLogger(__name__)
+
+InputConfig = Annotated[
+    CarbonInputConfig | PickleInputConfig,
+    Field(discriminator="type"),
+]
+StoreConfig = Annotated[
+    SqliteStoreConfig | MemoryStoreConfig,
+    Field(discriminator="type"),
+]
+IndexConfig = Annotated[MemoryIndexConfig, Field(discriminator="type")]
+
+
+def default_inputs() -> list[InputConfig]:
+    """Carbon plaintext on 2003 and pickle on 2004."""
+    return [CarbonInputConfig(), PickleInputConfig()]
+
+
+@settings
+class LoggingConfig:
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+@settings
+class Config:
+    """The whole server's configuration; every section has its documented defaults."""
+
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
+    input: list[InputConfig] = field(default_factory=default_inputs)
+    api: ApiConfig = field(default_factory=ApiConfig)
+    store: StoreConfig = field(default_factory=SqliteStoreConfig)
+    writer: StoreWriterConfig = field(default_factory=StoreWriterConfig)
+    index: IndexConfig = field(default_factory=MemoryIndexConfig)
+    reporter: ReporterConfig = field(default_factory=ReporterConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names each bad key and why."""
+
+
+_ADAPTER = TypeAdapter(Config)
+
+
+def parse_config(data: Any, source: str = "configuration") -> Config:
+    """Validate already-parsed YAML (a mapping, or None for all defaults)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections")
+    cleaned = {key: value for key, value in data.items() if value is not None}
+    try:
+        return _ADAPTER.validate_python(cleaned)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, source)) from None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate a YAML file; no path, or a missing file, gives the defaults."""
+    if path is None:
+        return Config()
+    if not path.exists():
+        log.warning("no configuration file at %s: using the defaults", path)
+        return Config()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+    return parse_config(data, str(path))
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    lines = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in _user_path(problem["loc"]))
+        lines.append(f"{source}: {where or '(top level)'}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def _user_path(loc: tuple[int | str, ...]) -> list[int | str]:
+    """The key path as the user wrote it: without the union member pydantic tried
+    (`input.0.carbon.port` → `input.0.port`, `store.sqlite.path` → `store.path`)."""
+    tagged = {1} if loc[:1] in (("store",), ("index",)) else set()
+    if loc[:1] == ("input",) and len(loc) > 2:
+        tagged = {2}
+    return [part for position, part in enumerate(loc) if position not in tagged]

@@ -1,0 +1,162 @@
+"""Builds every component from the configuration and runs them in one nursery.
+
+Start order is store → index (rebuilt from the store) → writer → engine → inputs → HTTP →
+reporter. Stopping reverses it: inputs and HTTP stop first, the engine sees its queue
+close and flushes every open window, the writer drains to the store, and only then are
+the store and index closed, all within the writer's shutdown timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import trio
+
+from cyanite_py.api.app import ApiServer, build_app
+from cyanite_py.config import Config, IndexConfig, InputConfig, StoreConfig
+from cyanite_py.counters import Registry
+from cyanite_py.engine import Engine
+from cyanite_py.index.base import Index, PathLoader
+from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
+from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
+from cyanite_py.inputs.pickle import PickleInput, PickleInputConfig
+from cyanite_py.model import PointBatch
+from cyanite_py.query import Reader
+from cyanite_py.reporter import Reporter
+from cyanite_py.store.base import Store
+from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
+from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
+from cyanite_py.store.writer import StoreWriter
+
+log = logging.getLogger(__name__)
+
+ENGINE_QUEUE_BATCHES = 256
+
+
+class Input(Protocol):
+    async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        """Bind, report the bound port, and hand point batches on until cancelled."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """Where the running server listens: the HTTP port and each input's `(type, port)`."""
+
+    api: int
+    inputs: tuple[tuple[str, int], ...]
+
+    def port(self, input_type: str) -> int:
+        """The port of the first input of this type."""
+        return next(port for kind, port in self.inputs if kind == input_type)
+
+
+def build_store(config: StoreConfig, registry: Registry) -> Store:
+    if isinstance(config, SqliteStoreConfig):
+        return SqliteStore(config, registry)
+    if isinstance(config, MemoryStoreConfig):
+        return MemoryStore(config, registry)
+    raise AssertionError(f"no store for {config!r}")
+
+
+def build_index(config: IndexConfig, registry: Registry, load_paths: PathLoader) -> Index:
+    if isinstance(config, MemoryIndexConfig):
+        return MemoryIndex(config, registry, load_paths)
+    raise AssertionError(f"no index for {config!r}")
+
+
+def build_input(
+    config: InputConfig, send: trio.MemorySendChannel[PointBatch], registry: Registry
+) -> Input:
+    if isinstance(config, CarbonInputConfig):
+        return CarbonInput(config, send, registry)
+    if isinstance(config, PickleInputConfig):
+        return PickleInput(config, send, registry)
+    raise AssertionError(f"no input for {config!r}")
+
+
+class Server:
+    """The whole server, built inert; `run` starts it and `stop` asks it to stop cleanly."""
+
+    def __init__(self, config: Config, registry: Registry | None = None) -> None:
+        self.config = config
+        self.registry = registry or Registry()
+        self.store = build_store(config.store, self.registry)
+        self.index = build_index(config.index, self.registry, self.store.load_paths)
+        self.writer = StoreWriter(config.writer, self.store, self.registry)
+        send, receive = trio.open_memory_channel[PointBatch](ENGINE_QUEUE_BATCHES)
+        self.engine = Engine(
+            config.engine,
+            config.drift,
+            receive,
+            self.writer.submit,
+            self.index.add,
+            self.registry,
+        )
+        self._senders = [send.clone() for _ in config.input]
+        send.close()
+        self.inputs = [
+            build_input(input_config, sender, self.registry)
+            for input_config, sender in zip(config.input, self._senders, strict=True)
+        ]
+        self.reader = Reader(self.store, self.index, self.engine)
+        self.api = ApiServer(config.api, build_app(self.reader, self.registry, config.api))
+        self.reporter = Reporter(config.reporter, self.registry, self.engine.ingest)
+        self._stop = trio.Event()
+
+    def stop(self) -> None:
+        """Stop reading, flush every open window, then return from `run`."""
+        self._stop.set()
+
+    async def run(self, *, task_status: trio.TaskStatus[Bound] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as core:
+            await core.start(self.store.run)
+            await core.start(self.index.run)
+            await core.start(self.writer.run)
+            engine_done = trio.Event()
+            core.start_soon(self._run_engine, engine_done)
+            try:
+                await self._serve_front(task_status)
+            finally:
+                await self._drain(engine_done)
+                core.cancel_scope.cancel()
+        log.info("stopped")
+
+    async def _serve_front(self, task_status: trio.TaskStatus[Bound]) -> None:
+        async with trio.open_nursery() as front:
+            ports = []
+            for input_config, component in zip(self.config.input, self.inputs, strict=True):
+                ports.append((input_config.type, await front.start(component.run)))
+            api_port = await front.start(self.api.run)
+            await front.start(self.reporter.run)
+            log.info(
+                "serving: HTTP on %d; %s",
+                api_port,
+                ", ".join(f"{kind} on {port}" for kind, port in ports),
+            )
+            task_status.started(Bound(api_port, tuple(ports)))
+            await self._stop.wait()
+            log.info("stopping: no more input; flushing open windows")
+            front.cancel_scope.cancel()
+
+    async def _run_engine(self, done: trio.Event) -> None:
+        try:
+            await self.engine.run()
+        finally:
+            done.set()
+
+    async def _drain(self, engine_done: trio.Event) -> None:
+        """After the inputs stop: let the engine flush, then write everything out."""
+        for sender in self._senders:
+            sender.close()
+        with trio.move_on_after(self.config.writer.shutdown_timeout, shield=True) as scope:
+            await engine_done.wait()
+            await self.writer.drain()
+            await self.index.flush()
+        if scope.cancelled_caught:
+            log.error(
+                "shutdown timed out after %ds with data not yet written",
+                self.config.writer.shutdown_timeout,
+            )

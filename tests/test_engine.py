@@ -1,0 +1,194 @@
+"""The engine: rules, aligned windows, flushing by clock and by later points, late points."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+import trio
+import trio.testing
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cyanite_py.counters import Registry
+from cyanite_py.engine import DriftConfig, Engine, EngineConfig
+from cyanite_py.model import PointBatch, Resolution, Snapshot, SnapshotBatch
+
+NOW = 1_700_000_000 - 1_700_000_000 % 3600
+
+
+class Harness:
+    """An engine with a settable clock, collecting what it emits."""
+
+    def __init__(self, rules: dict[str, list[str]] | None = None, grace: int = 10) -> None:
+        self.now = NOW
+        self.batches: list[SnapshotBatch] = []
+        self.indexed: list[str] = []
+        self.registry = Registry()
+        self.send, receive = trio.open_memory_channel[PointBatch](16)
+        config = EngineConfig(rules=rules) if rules else EngineConfig()
+        self.engine = Engine(
+            config,
+            DriftConfig(grace=grace, max_future=600),
+            receive,
+            self.batches.append,
+            self.indexed.extend,
+            self.registry,
+            clock=lambda: self.now,
+        )
+
+    def ingest(self, *points: tuple[str, float, int]) -> None:
+        paths, values, times = zip(*points, strict=True) if points else ((), (), ())
+        self.engine.ingest(PointBatch(list(paths), list(values), list(times)))
+
+    def snapshots(self) -> list[Snapshot]:
+        return [row for batch in self.batches for row in batch.rows()]
+
+    def new_paths(self) -> list[str]:
+        return [path for batch in self.batches for path in batch.new_paths]
+
+
+def test_a_point_lands_in_one_aligned_window_per_resolution() -> None:
+    h = Harness({"default": ["10s:1h", "1m:1d"]})
+    h.ingest(("a", 1, NOW - 95), ("a", 3, NOW - 93), ("a", 8, NOW - 61))
+    h.engine.flush_all()
+    by_precision = {(s.precision, s.time): s for s in h.snapshots()}
+    assert by_precision[(10, NOW - 100)] == Snapshot("a", 10, 3600, NOW - 100, 2, 4.0, 1.0, 3.0)
+    assert by_precision[(10, NOW - 70)].count == 1
+    assert by_precision[(60, NOW - 120)] == Snapshot("a", 60, 86400, NOW - 120, 3, 12.0, 1.0, 8.0)
+    assert by_precision[(60, NOW - 120)].mean == 4.0
+
+
+def test_rules_are_tried_in_order_and_searched_anywhere_in_the_path() -> None:
+    h = Harness({r"^web.*\.cpu": ["5s:1h"], "disk": ["1m:1d"], "default": ["10s:1d", "5m:30d"]})
+    assert h.engine.resolutions_for("web01.cpu") == (Resolution(5, 3600),)
+    assert h.engine.resolutions_for("db.disk.sda") == (Resolution(60, 86400),)
+    assert h.engine.resolutions_for("web01.disk") == (Resolution(60, 86400),)
+    assert h.engine.resolutions_for("other") == (Resolution(10, 86400), Resolution(300, 2592000))
+
+
+def test_the_wall_clock_closes_a_window_after_its_end_plus_grace() -> None:
+    h = Harness({"default": ["10s:1h"]}, grace=5)
+    h.ingest(("a", 1, NOW))
+    h.now = NOW + 14
+    h.engine.flush_due()
+    assert h.snapshots() == []
+    h.now = NOW + 15
+    h.engine.flush_due()
+    assert [s.time for s in h.snapshots()] == [NOW]
+    assert h.engine.open_window("a", Resolution(10, 3600)) is None
+
+
+def test_a_later_window_closes_the_earlier_so_replay_is_bounded() -> None:
+    h = Harness({"default": ["10s:1d"]})
+    start = NOW - 50_000
+    h.ingest(*[("a", float(i), start + i) for i in range(0, 1000, 2)])
+    snapshots = h.snapshots()
+    assert len(snapshots) == 99
+    assert all(s.count == 5 for s in snapshots)
+    assert h.engine.open_window("a", Resolution(10, 86400)) == (
+        start + 990,
+        5,
+        4970.0,
+        990.0,
+        998.0,
+    )
+
+
+def test_late_points_are_counted_and_never_overwrite_a_closed_window() -> None:
+    h = Harness({"default": ["10s:1h"]})
+    h.ingest(("a", 1, NOW), ("a", 2, NOW + 10))
+    h.ingest(("a", 100, NOW + 3))
+    h.engine.flush_all()
+    h.ingest(("a", 7, NOW + 12))
+    assert [(s.time, s.count, s.sum) for s in h.snapshots()] == [(NOW, 1, 1.0), (NOW + 10, 1, 2.0)]
+    assert h.registry.value("engine_points_late") == 2
+
+
+def test_points_too_far_ahead_are_counted_and_dropped() -> None:
+    h = Harness({"default": ["10s:1h"]})
+    h.ingest(("a", 1, NOW + 601), ("a", 2, NOW + 600))
+    h.engine.flush_all()
+    assert [s.sum for s in h.snapshots()] == [2.0]
+    assert h.registry.value("engine_points_future") == 1
+
+
+def test_points_older_than_a_resolutions_period_are_not_kept_there() -> None:
+    h = Harness({"default": ["10s:1h", "1m:1d"]})
+    h.ingest(("a", 1, NOW - 7200))
+    h.engine.flush_all()
+    assert [s.precision for s in h.snapshots()] == [60]
+    assert h.registry.value("engine_points_expired") == 1
+
+
+def test_new_paths_reach_the_index_at_once_and_the_store_once() -> None:
+    h = Harness()
+    h.ingest(("a.b", 1, NOW), ("c", 1, NOW), ("a.b", 2, NOW))
+    h.ingest(("a.b", 1, NOW + 1))
+    assert h.indexed == ["a.b", "c"]
+    assert h.new_paths() == ["a.b", "c"]
+
+
+def test_open_windows_are_visible_until_flushed() -> None:
+    h = Harness({"default": ["10s:1h"]})
+    h.ingest(("a", 4, NOW + 1), ("a", 2, NOW + 2))
+    assert h.engine.open_window("a", Resolution(10, 3600)) == (NOW, 2, 6.0, 2.0, 4.0)
+    assert h.engine.open_window("a", Resolution(60, 3600)) is None
+    assert h.engine.open_window("unknown", Resolution(10, 3600)) is None
+
+
+async def test_run_flushes_on_the_clock_and_everything_when_senders_close(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    h = Harness({"default": ["10s:1h"]}, grace=0)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(h.engine.run)
+        await h.send.send(PointBatch(["a", "b"], [1.0, 2.0], [NOW - 10, NOW]))
+        await trio.testing.wait_all_tasks_blocked()
+        await trio.sleep(1.5)
+        assert [s.path for s in h.snapshots()] == ["a"]
+        await h.send.aclose()
+    assert sorted(s.path for s in h.snapshots()) == ["a", "b"]
+
+
+def reference(
+    points: list[tuple[int, float, int]], precision: int
+) -> dict[tuple[int, int], list[float]]:
+    """What windows should hold, computed the obvious way (in-order points, none late)."""
+    windows: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for path, value, timestamp in points:
+        windows[(path, timestamp - timestamp % precision)].append(value)
+    return windows
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5),
+            st.floats(-1e6, 1e6, allow_nan=False),
+            st.integers(0, 3000),
+        ),
+        max_size=300,
+    ),
+    st.integers(1, 4),
+)
+def test_column_wise_aggregation_matches_the_obvious_one(
+    raw: list[tuple[int, float, int]], batches: int
+) -> None:
+    raw.sort(key=lambda p: p[2])
+    points = [(p, v, NOW - 4000 + t) for p, v, t in raw]
+    h = Harness({"default": ["10s:1d", "1m:1d"]})
+    size = max(1, len(points) // batches)
+    for i in range(0, len(points), size):
+        h.ingest(*[(f"s{p}", v, t) for p, v, t in points[i : i + size]])
+    h.engine.flush_all()
+    for precision in (10, 60):
+        expected = reference(points, precision)
+        got = {(int(s.path[1:]), s.time): s for s in h.snapshots() if s.precision == precision}
+        assert got.keys() == expected.keys()
+        for key, values in expected.items():
+            snap = got[key]
+            assert snap.count == len(values)
+            assert snap.sum == pytest.approx(sum(values), abs=1e-6)
+            assert (snap.min, snap.max) == (min(values), max(values))
