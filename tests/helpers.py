@@ -1,0 +1,91 @@
+"""Starting a real server on free ports, and talking to it as clients do."""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import trio
+
+from cyanite_py.config import Config, parse_config
+from cyanite_py.counters import Registry
+from cyanite_py.server import Bound, Server
+
+
+def server_config(**sections: Any) -> Config:
+    """Every listener on a free loopback port, quick reporting; `sections` override."""
+    data: dict[str, Any] = {
+        "input": [
+            {"type": "carbon", "host": "127.0.0.1", "port": 0, "udp": True},
+            {"type": "pickle", "host": "127.0.0.1", "port": 0},
+        ],
+        "api": {"host": "127.0.0.1", "port": 0},
+        "store": {"type": "memory"},
+        "reporter": {"interval": 1},
+        "writer": {"shutdown_timeout": 20},
+    }
+    data.update(sections)
+    return parse_config(data)
+
+
+class Running:
+    """A started server and clients for it."""
+
+    def __init__(self, server: Server, bound: Bound) -> None:
+        self.server = server
+        self.bound = bound
+        self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{bound.api}", timeout=30)
+
+    @property
+    def registry(self) -> Registry:
+        return self.server.registry
+
+    async def send_lines(self, text: str) -> None:
+        stream = await trio.open_tcp_stream("127.0.0.1", self.bound.port("carbon"))
+        async with stream:
+            await stream.send_all(text.encode())
+
+    async def send_udp(self, text: str) -> None:
+        with trio.socket.socket(type=trio.socket.SOCK_DGRAM) as sock:
+            await sock.sendto(text.encode(), ("127.0.0.1", self.bound.port("carbon")))
+
+    async def send_pickle(self, items: list[tuple[str, tuple[int, float]]]) -> None:
+        payload = pickle.dumps(items, protocol=2)
+        stream = await trio.open_tcp_stream("127.0.0.1", self.bound.port("pickle"))
+        async with stream:
+            await stream.send_all(struct.pack("!I", len(payload)) + payload)
+
+    async def until(self, counter: str, at_least: int, timeout: float = 10) -> None:
+        """Wait until a counter (summed over labels) reaches `at_least`."""
+        with trio.fail_after(timeout):
+            while self.registry.total(counter) < at_least:
+                await trio.sleep(0.01)
+
+    async def metrics(self, **params: Any) -> dict[str, Any]:
+        response = await self.http.get("/metrics", params=params)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+
+@asynccontextmanager
+async def running_server(config: Config) -> AsyncIterator[Running]:
+    """Run a server for the duration of the block, then stop it cleanly (flushing)."""
+    server = Server(config)
+    async with trio.open_nursery() as nursery:
+        bound = await nursery.start(server.run)
+        running = Running(server, bound)
+        try:
+            yield running
+        finally:
+            await running.http.aclose()
+            server.stop()
+
+
+def now() -> int:
+    return int(time.time())
