@@ -1,0 +1,374 @@
+"""The embedded default store: one SQLite file in WAL mode, nothing else to install.
+
+Schema: `path` (id, unique name) and `snapshot` keyed by (path_id, precision, time)
+WITHOUT ROWID, so one path's windows at one resolution sit together in time order and a
+read is one range scan. `resolution` records each (precision, period) ever written, so
+expiry can seek per path instead of scanning the table.
+
+A rewritten window MERGES into the stored one (counts and sums added, min and max
+combined) instead of replacing it: after a restart the engine opens a fresh window that
+may hold only a late point for a time already stored, and replacing would overwrite a
+complete snapshot with that partial one.
+
+All writes (and expiry) go through one connection, one at a time, on a worker thread,
+one transaction per batch. Reads use their own connections, which in WAL mode never wait
+for a write and see only committed batches. Path ids are assigned here, from a dict of
+path → id filled at start, so a batch of 100,000 snapshots needs no lookups in SQLite;
+therefore one server process owns one database file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+import trio
+from pydantic import PositiveInt
+
+from cyanite_py.counters import Registry
+from cyanite_py.model import Resolution, SnapshotBatch, Windows
+from cyanite_py.ratelog import RateLimitedLog
+from cyanite_py.settings import Duration, settings
+from cyanite_py.store.base import StoreUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+FloatTable = np.ndarray[tuple[int, int], np.dtype[np.float64]]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS path (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS resolution (
+    precision INTEGER NOT NULL, period INTEGER NOT NULL, PRIMARY KEY (precision, period)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshot (
+    path_id INTEGER NOT NULL,
+    precision INTEGER NOT NULL,
+    time INTEGER NOT NULL,
+    period INTEGER NOT NULL,
+    "count" INTEGER NOT NULL,
+    "sum" REAL NOT NULL,
+    "min" REAL NOT NULL,
+    "max" REAL NOT NULL,
+    PRIMARY KEY (path_id, precision, time)
+) WITHOUT ROWID;
+"""
+
+UPSERT = """
+INSERT INTO snapshot (path_id, precision, time, period, "count", "sum", "min", "max")
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (path_id, precision, time) DO UPDATE SET
+    period = excluded.period,
+    "count" = "count" + excluded."count",
+    "sum" = "sum" + excluded."sum",
+    "min" = min("min", excluded."min"),
+    "max" = max("max", excluded."max")
+"""
+
+EXPIRE = """
+DELETE FROM snapshot
+WHERE path_id = ? AND precision = ? AND time < ? AND time < ? - period
+"""
+
+MAX_PARAMETERS = 500
+"""Path ids per `IN (…)` list, well under SQLite's limit on bound parameters."""
+
+EXPIRE_CHUNK = 2000
+"""Path ids per expiry transaction, so writes are held up only briefly."""
+
+
+@settings
+class SqliteStoreConfig:
+    """`store:` settings for `type: sqlite`. `synchronous: normal` with WAL loses at most
+    the latest batches on a power cut, never the file; `cache_size_mb` is per connection;
+    `busy_timeout` is how long to wait for another process holding a lock (a backup)."""
+
+    type: Literal["sqlite"] = "sqlite"
+    path: str = "./data/cyanite.db"
+    expire_interval: Duration = 600
+    synchronous: Literal["off", "normal", "full"] = "normal"
+    cache_size_mb: PositiveInt = 32
+    read_connections: PositiveInt = 4
+    busy_timeout: Duration = 5
+
+
+class SqliteStore:
+    """Snapshots and paths in one SQLite file; runs once (`run` opens and closes it)."""
+
+    def __init__(
+        self,
+        config: SqliteStoreConfig,
+        registry: Registry,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._writer: sqlite3.Connection | None = None
+        self._write_lock = trio.Lock()
+        self._idle_send, self._idle = trio.open_memory_channel[sqlite3.Connection](
+            config.read_connections
+        )
+        self._ids: dict[str, int] = {}
+        self._next_id = 1
+        self._resolutions: set[tuple[int, int]] = set()
+        self._registry = registry
+        self._log = RateLimitedLog(log)
+        self._written = registry.counter(
+            "store_snapshots_written", "Snapshots persisted by the store", store="sqlite"
+        )
+        self._expired = registry.counter(
+            "store_snapshots_expired", "Windows removed after their period", store="sqlite"
+        )
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Open the file (creating it and its directory), then expire periodically."""
+        readers = await trio.to_thread.run_sync(self._open)
+        for reader in readers:
+            self._idle_send.send_nowait(reader)
+        log.info("SQLite store %s open with %d paths", self.config.path, len(self._ids))
+        try:
+            task_status.started()
+            while True:
+                await trio.sleep(self.config.expire_interval)
+                try:
+                    await self.expire()
+                except StoreUnavailable as error:
+                    self._log.warning("expire", "%s", error)
+        finally:
+            with trio.CancelScope(shield=True):
+                await self._close()
+
+    async def write(self, batch: SnapshotBatch) -> None:
+        if not len(batch) and not batch.new_paths:
+            await trio.lowlevel.checkpoint()
+            return
+        async with self._write_lock:
+            fresh, resolutions = await self._on_writer("write", self._write_sync, batch)
+            self._ids.update(fresh)
+            self._next_id += len(fresh)
+            self._resolutions.update(resolutions)
+        self._written.inc(len(batch))
+
+    async def read(
+        self, paths: Sequence[str], resolution: Resolution, start: int, end: int
+    ) -> dict[str, Windows]:
+        names = {self._ids[p]: p for p in paths if p in self._ids}
+        if not names:
+            await trio.lowlevel.checkpoint()
+            return {}
+        table = await self._on_reader(
+            "read", _read_sync, list(names), resolution.precision, start, end
+        )
+        return {names[path_id]: windows for path_id, windows in _group(table)}
+
+    async def load_paths(self) -> list[str]:
+        return await self._on_reader("load_paths", _load_paths_sync)
+
+    async def expire(self) -> int:
+        """Remove windows that started more than their period ago; return how many."""
+        now = int(self._clock())
+        shortest: dict[int, int] = {}
+        for precision, period in self._resolutions:
+            shortest[precision] = min(period, shortest.get(precision, period))
+        ids = list(self._ids.values())
+        removed = 0
+        for first in range(0, len(ids), EXPIRE_CHUNK):
+            chunk = ids[first : first + EXPIRE_CHUNK]
+            async with self._write_lock:
+                removed += await self._on_writer("expire", _expire_sync, chunk, shortest, now)
+        self._expired.inc(removed)
+        return removed
+
+    def _open(self) -> list[sqlite3.Connection]:
+        """Create the file and schema, load path ids; return the read connections."""
+        opened: list[sqlite3.Connection] = []
+        try:
+            Path(self.config.path).parent.mkdir(parents=True, exist_ok=True)
+            writer = self._connect()
+            opened.append(writer)
+            writer.execute("PRAGMA journal_mode = WAL")
+            writer.executescript(SCHEMA)
+            self._ids = dict(writer.execute("SELECT name, id FROM path"))
+            self._next_id = max(self._ids.values(), default=0) + 1
+            self._resolutions = set(writer.execute("SELECT precision, period FROM resolution"))
+            for _ in range(self.config.read_connections):
+                opened.append(self._connect())
+                opened[-1].execute("PRAGMA query_only = ON")
+        except (sqlite3.Error, OSError) as error:
+            for connection in opened:
+                connection.close()
+            raise StoreUnavailable(
+                f"cannot open SQLite store {self.config.path!r}: {error}"
+            ) from error
+        self._writer = writer
+        return opened[1:]
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.config.path,
+            timeout=self.config.busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        connection.execute(f"PRAGMA synchronous = {self.config.synchronous.upper()}")
+        connection.execute(f"PRAGMA cache_size = {-1024 * self.config.cache_size_mb}")
+        return connection
+
+    async def _close(self) -> None:
+        """Close the writer once no write uses it, and the idle readers; a reader still
+        reading is closed when its read ends."""
+        async with self._write_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        await self._idle_send.aclose()
+        while True:
+            try:
+                self._idle.receive_nowait().close()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+
+    def _write_sync(
+        self, connection: sqlite3.Connection, batch: SnapshotBatch
+    ) -> tuple[dict[str, int], set[tuple[int, int]]]:
+        """One transaction: new paths, new resolutions, then the snapshots merged in."""
+        ids = self._ids
+        unknown = set(batch.paths).union(batch.new_paths).difference(ids)
+        fresh = {name: self._next_id + i for i, name in enumerate(sorted(unknown))}
+        resolutions = set(zip(batch.precisions, batch.periods, strict=True)) - self._resolutions
+        lookup = ids | fresh if fresh else ids
+        path_ids = [lookup[name] for name in batch.paths]
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.executemany(
+                "INSERT INTO path (id, name) VALUES (?, ?)",
+                ((i, name) for name, i in fresh.items()),
+            )
+            connection.executemany(
+                "INSERT OR IGNORE INTO resolution (precision, period) VALUES (?, ?)", resolutions
+            )
+            connection.executemany(
+                UPSERT,
+                zip(
+                    path_ids,
+                    batch.precisions,
+                    batch.times,
+                    batch.periods,
+                    batch.counts,
+                    batch.sums,
+                    batch.mins,
+                    batch.maxs,
+                    strict=True,
+                ),
+            )
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        return fresh, resolutions
+
+    async def _on_writer(self, op: str, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(writer, *args)` on a thread; the caller holds the write lock."""
+        connection = self._writer
+        if connection is None:
+            raise StoreUnavailable(f"SQLite store {self.config.path!r} is not open")
+        try:
+            return await trio.to_thread.run_sync(work, connection, *args)
+        except sqlite3.Error as error:
+            raise self._failure(op, error) from error
+
+    async def _on_reader(self, op: str, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(reader, *args)` on a thread with an idle read connection."""
+        try:
+            connection = await self._idle.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError) as error:
+            raise StoreUnavailable(f"SQLite store {self.config.path!r} is closed") from error
+        try:
+            return await trio.to_thread.run_sync(work, connection, *args)
+        except sqlite3.Error as error:
+            raise self._failure(op, error) from error
+        finally:
+            try:
+                self._idle_send.send_nowait(connection)
+            except trio.ClosedResourceError:
+                connection.close()
+
+    def _failure(self, op: str, error: sqlite3.Error) -> StoreUnavailable:
+        self._registry.counter(
+            "store_errors", "Failed store operations", store="sqlite", op=op
+        ).inc()
+        return StoreUnavailable(f"SQLite store {self.config.path!r}: {op} failed: {error}")
+
+
+def _read_sync(
+    connection: sqlite3.Connection, ids: list[int], precision: int, start: int, end: int
+) -> FloatTable:
+    """`(path_id, time, count, sum, min, max)` rows, each path's together in time order.
+
+    Rows become arrays chunk by chunk, so a read of many paths never holds them all as
+    Python tuples; one transaction makes every chunk see the same batches.
+    """
+    tables = [np.empty((0, 6))]
+    connection.execute("BEGIN")
+    try:
+        for first in range(0, len(ids), MAX_PARAMETERS):
+            chunk = ids[first : first + MAX_PARAMETERS]
+            rows = connection.execute(
+                'SELECT path_id, time, "count", "sum", "min", "max" FROM snapshot'
+                f" WHERE path_id IN ({','.join('?' * len(chunk))})"
+                " AND precision = ? AND time >= ? AND time < ? ORDER BY path_id, time",
+                (*chunk, precision, start, end),
+            ).fetchall()
+            tables.append(np.array(rows, dtype=np.float64).reshape(-1, 6))
+    finally:
+        connection.execute("COMMIT")
+    return np.concatenate(tables)
+
+
+def _group(table: FloatTable) -> Iterable[tuple[int, Windows]]:
+    """Split rows into one `Windows` per path id."""
+    if not len(table):
+        return
+    columns = table.T.copy()
+    bounds = [0, *(np.flatnonzero(np.diff(columns[0])) + 1).tolist(), len(table)]
+    for a, b in itertools.pairwise(bounds):
+        yield (
+            int(columns[0, a]),
+            Windows(
+                times=columns[1, a:b].astype(np.int64),
+                counts=columns[2, a:b],
+                sums=columns[3, a:b],
+                mins=columns[4, a:b],
+                maxs=columns[5, a:b],
+            ),
+        )
+
+
+def _load_paths_sync(connection: sqlite3.Connection) -> list[str]:
+    return [name for (name,) in connection.execute("SELECT name FROM path ORDER BY name")]
+
+
+def _expire_sync(
+    connection: sqlite3.Connection, ids: list[int], shortest: dict[int, int], now: int
+) -> int:
+    """Delete expired windows of these paths, seeking per (path, precision)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        removed = 0
+        for precision, period in shortest.items():
+            cursor = connection.executemany(
+                EXPIRE, ((i, precision, now - period, now) for i in ids)
+            )
+            removed += cursor.rowcount
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return removed

@@ -1,0 +1,201 @@
+"""The SQLite store: the shared contract, plus persistence, merging, expiry and concurrency."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import trio
+
+from cyanite_py.counters import Registry
+from cyanite_py.model import SnapshotBatch, Windows
+from cyanite_py.store.base import StoreUnavailable
+from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
+from tests.store_contract import (
+    BASE,
+    COARSE,
+    FINE,
+    NOW,
+    StoreContract,
+    batch,
+    read_one,
+    rows,
+    snap,
+)
+
+
+def config_at(tmp_path: Path, **changes: object) -> SqliteStoreConfig:
+    return SqliteStoreConfig(path=str(tmp_path / "deep" / "dir" / "cyanite.db"), **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def store(nursery: trio.Nursery, tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    store = SqliteStore(config_at(tmp_path), Registry())
+    await nursery.start(store.run)
+    yield store
+
+
+class FakeClock:
+    """Wall-clock seconds the test sets by hand."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TestSqliteStore(StoreContract):
+    async def test_rewritten_window_merges(self, store: SqliteStore) -> None:
+        await store.write(batch(snap("m", BASE, count=2, total=4.0, low=1.0, high=3.0)))
+        await store.write(batch(snap("m", BASE, count=1, total=5.0, low=5.0, high=5.0)))
+        assert rows(await read_one(store, "m")) == [(BASE, 3.0, 9.0, 1.0, 5.0)]
+
+    async def test_one_window_twice_in_a_batch_merges(self, store: SqliteStore) -> None:
+        await store.write(batch(snap("m2", BASE, total=1.0), snap("m2", BASE, total=2.0)))
+        assert rows(await read_one(store, "m2")) == [(BASE, 2.0, 3.0, 1.0, 2.0)]
+
+    async def test_snapshot_paths_are_loaded_too(self, store: SqliteStore) -> None:
+        await store.write(batch(snap("only.in.snapshots", BASE)))
+        assert await store.load_paths() == ["only.in.snapshots"]
+
+
+def test_config_defaults_and_validation() -> None:
+    config = SqliteStoreConfig()
+    assert (config.path, config.expire_interval, config.synchronous) == (
+        "./data/cyanite.db",
+        600,
+        "normal",
+    )
+    assert SqliteStoreConfig(expire_interval="1h").expire_interval == 3600  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        SqliteStoreConfig(synchronous="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        SqliteStoreConfig(pathh="x")  # type: ignore[call-arg]
+
+
+async def test_persists_across_close_and_reopen(tmp_path: Path) -> None:
+    config = config_at(tmp_path)
+    async with trio.open_nursery() as nursery:
+        first = SqliteStore(config, Registry())
+        await nursery.start(first.run)
+        await first.write(batch(snap("p.one", BASE, total=7.0), new_paths=("p.one", "p.empty")))
+        nursery.cancel_scope.cancel()
+    with pytest.raises(StoreUnavailable, match="not open"):
+        await first.write(batch(snap("p.late", BASE)))
+    with pytest.raises(StoreUnavailable, match="closed"):
+        await first.load_paths()
+    async with trio.open_nursery() as nursery:
+        second = SqliteStore(config, Registry())
+        await nursery.start(second.run)
+        assert await second.load_paths() == ["p.empty", "p.one"]
+        assert rows(await read_one(second, "p.one")) == [(BASE, 1.0, 7.0, 7.0, 7.0)]
+        await second.write(batch(snap("p.one", BASE, total=1.0), snap("p.two", BASE)))
+        assert rows(await read_one(second, "p.one")) == [(BASE, 2.0, 8.0, 1.0, 7.0)]
+        assert await second.load_paths() == ["p.empty", "p.one", "p.two"]
+        nursery.cancel_scope.cancel()
+
+
+async def test_expiry_removes_windows_older_than_their_period(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    clock = FakeClock(NOW)
+    registry = Registry()
+    store = SqliteStore(config_at(tmp_path), registry, clock=clock)
+    await nursery.start(store.run)
+    old = BASE - FINE.period
+    await store.write(
+        batch(
+            snap("x", old),
+            snap("x", old + 10),
+            snap("x", old, resolution=COARSE),
+            snap("y", old + 20),
+        )
+    )
+    clock.now = BASE + 10
+    assert await store.expire() == 1
+    assert (await read_one(store, "x", start=0)).times.tolist() == [old + 10]
+    assert (await read_one(store, "x", COARSE, start=0)).times.tolist() == [old]
+    assert (await read_one(store, "y", start=0)).times.tolist() == [old + 20]
+    assert registry.value("store_snapshots_expired", store="sqlite") == 1
+
+
+async def test_expiry_runs_periodically(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    clock = FakeClock(NOW)
+    store = SqliteStore(config_at(tmp_path, expire_interval=60), Registry(), clock=clock)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run)
+        await store.write(batch(snap("e", BASE - FINE.period)))
+        clock.now = BASE + 1
+        await trio.sleep(61)
+        with trio.fail_after(5):
+            while len(await read_one(store, "e", start=0)):
+                await trio.sleep(1)
+        nursery.cancel_scope.cancel()
+
+
+async def test_reads_do_not_wait_for_a_big_write(tmp_path: Path, nursery: trio.Nursery) -> None:
+    store = SqliteStore(config_at(tmp_path), Registry())
+    await nursery.start(store.run)
+    await store.write(batch(snap("before", BASE, total=3.0)))
+    paths = [f"big.p{i:05d}" for i in range(20_000)]
+    big = SnapshotBatch()
+    for step in range(15):
+        for path in paths:
+            big.append(snap(path, BASE + 10 * step))
+    done = trio.Event()
+
+    async def write_big() -> None:
+        await store.write(big)
+        done.set()
+
+    nursery.start_soon(write_big)
+    reads_during_write = 0
+    while not done.is_set():
+        assert rows(await read_one(store, "before")) == [(BASE, 1.0, 3.0, 3.0, 3.0)]
+        seen = await read_one(store, "big.p00007")
+        assert len(seen) in (0, 15)
+        reads_during_write += not done.is_set()
+    assert reads_during_write > 0
+    assert len(await read_one(store, "big.p19999")) == 15
+
+
+async def test_sqlite_errors_raise_store_unavailable(tmp_path: Path, nursery: trio.Nursery) -> None:
+    registry = Registry()
+    config = config_at(tmp_path, busy_timeout=0)
+    store = SqliteStore(config, registry)
+    await nursery.start(store.run)
+    other = sqlite3.connect(config.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable, match="write failed: database is locked"):
+            await store.write(batch(snap("locked", BASE)))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert registry.value("store_errors", store="sqlite", op="write") == 1
+    await store.write(batch(snap("locked", BASE)))
+    assert await store.load_paths() == ["locked"]
+
+
+async def test_unopenable_file_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    store = SqliteStore(SqliteStoreConfig(path=str(blocker / "cyanite.db")), Registry())  # type: ignore[call-arg]
+    with pytest.raises(StoreUnavailable, match="cannot open SQLite store"):
+        await store.run()
+
+
+async def test_many_paths_assigned_ids_across_batches(store: SqliteStore) -> None:
+    for round_ in range(3):
+        await store.write(
+            batch(*(snap(f"ids.r{round_}.p{i}", BASE, total=float(i)) for i in range(300)))
+        )
+    found = await store.read([f"ids.r2.p{i}" for i in range(300)], FINE, BASE, NOW)
+    assert [found[f"ids.r2.p{i}"].values("sum").tolist() for i in (0, 299)] == [[0.0], [299.0]]
+    assert len(await store.load_paths()) == 900
+    assert isinstance(found["ids.r2.p0"], Windows)
