@@ -1,1 +1,108 @@
-"""Fixtures that reach a real Cassandra."""
+"""Fixtures that reach a real Cassandra.
+
+`CASSANDRA_HOSTS` ("host:port,host:port") names a running cluster to use as it is.
+Without it, `scripts/services start cassandra` installs and starts a local node (a no-op
+when one is running already); a node the session started is stopped when it ends.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cassandra.cluster import Cluster, Session
+from cassandra.policies import ConstantReconnectionPolicy
+
+from cyanite_py.store.cassandra import CassandraStoreConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ROOT / "scripts" / "services"
+START_TIMEOUT = 1200
+"""Seconds for a first start, which downloads Cassandra's jars."""
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def services(action: str) -> None:
+    """Run `scripts/services ACTION cassandra`, failing the test with its output on error."""
+    done = subprocess.run(
+        [str(SERVICES), action, "cassandra"],
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"scripts/services {action} cassandra failed:\n{done.stderr}{done.stdout}")
+
+
+def split_hosts(hosts: str) -> tuple[list[str], int]:
+    """`"a:9042,b:9042"` as a host list and the one port they share."""
+    pairs = [item.strip().rpartition(":") for item in hosts.split(",") if item.strip()]
+    ports = {int(port) for _, _, port in pairs}
+    if len(ports) != 1:
+        raise ValueError(f"CASSANDRA_HOSTS must share one port: {hosts!r}")
+    return [host for host, _, _ in pairs], ports.pop()
+
+
+def store_config(hosts: str, keyspace: str, **overrides: Any) -> CassandraStoreConfig:
+    """A store configuration for `hosts` and `keyspace`, with short timeouts for tests."""
+    cluster, port = split_hosts(hosts)
+    settings: dict[str, Any] = {"request_timeout": 5} | overrides
+    return CassandraStoreConfig(cluster=cluster, port=port, keyspace=keyspace, **settings)
+
+
+@pytest.fixture(scope="session")
+def cassandra_managed() -> bool:
+    """Whether the node is the local one that `scripts/services` controls."""
+    return not os.environ.get("CASSANDRA_HOSTS")
+
+
+@pytest.fixture(scope="session")
+def cassandra_hosts(cassandra_managed: bool) -> Iterator[str]:
+    """`"host:port,…"` of a reachable Cassandra, starting the local node if needed."""
+    if not cassandra_managed:
+        yield os.environ["CASSANDRA_HOSTS"]
+        return
+    port = int(os.environ.get("CASSANDRA_PORT", "9042"))
+    started = not _answers("127.0.0.1", port)
+    if started:
+        services("start")
+    yield f"127.0.0.1:{port}"
+    if started:
+        services("stop")
+
+
+@pytest.fixture(scope="session")
+def cassandra_session(cassandra_hosts: str) -> Iterator[Session]:
+    """A plain driver session for setting up and inspecting keyspaces."""
+    hosts, port = split_hosts(cassandra_hosts)
+    cluster = Cluster(hosts, port=port, reconnection_policy=ConstantReconnectionPolicy(1.0, None))
+    try:
+        yield cluster.connect()
+    finally:
+        cluster.shutdown()
+
+
+@pytest.fixture
+def cassandra_keyspace(cassandra_session: Session) -> Iterator[str]:
+    """A keyspace of the test's own, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    cassandra_session.execute(
+        f"CREATE KEYSPACE {name} WITH replication ="
+        " {'class': 'SimpleStrategy', 'replication_factor': 1}"
+    )
+    yield name
+    cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)

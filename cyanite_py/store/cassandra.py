@@ -1,0 +1,481 @@
+"""A store in Apache Cassandra (4.0 or later), in Cyanite's layout.
+
+One `metric` row per (path, precision, period, window start), holding Cyanite's
+`metric_point` (max, mean, min, sum) and the count; rows expire through a TTL of their
+resolution's period, under TimeWindowCompactionStrategy. A `path` table keeps every path
+written, so the memory index rebuilds from Cassandra at start-up.
+
+The driver runs its own I/O thread. Requests are sent from the trio thread and their
+completion is handed back through the trio token, so a request costs a callback, not a
+thread, and the trio loop never blocks. Only session set-up (connect, prepare) runs in a
+worker thread. Writing a window again replaces it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import re
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import field
+from typing import Annotated, Any, Literal, TypeVar
+
+import trio
+from cassandra import ConsistencyLevel, OperationTimedOut, ReadTimeout, WriteTimeout
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import (
+    EXEC_PROFILE_DEFAULT,
+    Cluster,
+    ExecutionProfile,
+    ResponseFuture,
+    Session,
+)
+from cassandra.policies import (
+    DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
+    HostStateListener,
+    TokenAwarePolicy,
+)
+from cassandra.query import PreparedStatement, tuple_factory
+from pydantic import AfterValidator, Field, PositiveInt
+
+from cyanite_py.counters import Counter, Registry
+from cyanite_py.model import Resolution, SnapshotBatch, Windows
+from cyanite_py.ratelog import RateLimitedLog
+from cyanite_py.settings import Duration, settings
+from cyanite_py.store.base import StoreUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+Consistency = Literal[
+    "ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"
+]
+MAX_TTL = 20 * 365 * 86400
+"""Cassandra refuses a TTL above 20 years."""
+RECONNECT_MAX_DELAY = 10.0
+"""Seconds between attempts at most, so a restarted node is used again soon."""
+READ_PROFILE = "cyanite_read"
+_OPS = ("write", "read", "schema")
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
+
+
+def _identifier(name: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"{name!r} is not a Cassandra keyspace name (letters, digits, _)")
+    return name
+
+
+@settings
+class CassandraStoreConfig:
+    """`store:` settings for `type: cassandra`. `create_schema` applies `schema_cql` at
+    start-up; `max_in_flight` bounds the requests awaiting an answer at once."""
+
+    type: Literal["cassandra"] = "cassandra"
+    cluster: list[str] = field(default_factory=lambda: ["127.0.0.1"])
+    port: Annotated[int, Field(ge=1, le=65535)] = 9042
+    keyspace: Annotated[str, AfterValidator(_identifier)] = "metric"
+    replication_factor: PositiveInt = 1
+    username: str | None = None
+    password: str | None = None
+    read_consistency: Consistency = "ONE"
+    write_consistency: Consistency = "ONE"
+    request_timeout: Duration = 10
+    max_in_flight: PositiveInt = 256
+    create_schema: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.cluster:
+            raise ValueError("cluster needs at least one host")
+        if self.request_timeout <= 0:
+            raise ValueError("request_timeout must be positive")
+
+
+_SCHEMA = """\
+CREATE KEYSPACE IF NOT EXISTS {keyspace}
+  WITH replication = {{'class': 'NetworkTopologyStrategy', 'replication_factor': {rf}}}
+  AND durable_writes = true;
+
+CREATE TYPE IF NOT EXISTS {keyspace}.metric_point (
+  max double,
+  mean double,
+  min double,
+  sum double
+);
+
+CREATE TABLE IF NOT EXISTS {keyspace}.metric (
+  path text,
+  precision int,
+  period int,
+  time bigint,
+  point frozen<metric_point>,
+  count bigint,
+  PRIMARY KEY ((path, precision, period), time)
+) WITH CLUSTERING ORDER BY (time ASC)
+  AND compaction = {{
+    'class': 'TimeWindowCompactionStrategy',
+    'compaction_window_unit': 'DAYS',
+    'compaction_window_size': '1',
+    'unchecked_tombstone_compaction': 'true'
+  }}
+  AND gc_grace_seconds = 3600
+  AND caching = {{'keys': 'ALL', 'rows_per_partition': 'NONE'}};
+
+CREATE TABLE IF NOT EXISTS {keyspace}.path (
+  path text PRIMARY KEY
+);
+"""
+
+
+def schema_cql(keyspace: str, replication_factor: int) -> str:
+    """The CQL that creates the keyspace and its tables; applying it again changes nothing."""
+    return _SCHEMA.format(keyspace=_identifier(keyspace), rf=int(replication_factor))
+
+
+def _statements(cql: str) -> list[str]:
+    return [part.strip() for part in cql.split(";") if part.strip()]
+
+
+class _Request:
+    """One request's pages, gathered in the driver's thread; the trio task wakes once."""
+
+    __slots__ = ("_done", "_future", "_token", "error", "rows")
+
+    def __init__(self, future: ResponseFuture, token: trio.lowlevel.TrioToken) -> None:
+        self._future = future
+        self._token = token
+        self._done = trio.Event()
+        self.rows: list[Any] = []
+        self.error: BaseException | None = None
+        future.add_callbacks(self._page, self._fail)
+
+    def _page(self, rows: list[Any] | None) -> None:
+        if rows:
+            self.rows.extend(rows)
+        if self._future.has_more_pages:
+            self._future.start_fetching_next_page()
+        else:
+            self._wake()
+
+    def _fail(self, error: BaseException) -> None:
+        self.error = error
+        self._wake()
+
+    def _wake(self) -> None:
+        # An answer may arrive after the trio loop ended: nobody is waiting for it then.
+        with contextlib.suppress(trio.RunFinishedError):
+            self._token.run_sync_soon(self._done.set)
+
+    async def result(self) -> list[Any]:
+        await self._done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.rows
+
+
+class _HostEvents(HostStateListener):  # type: ignore[misc]
+    """Counts hosts coming back; the driver calls it from its own threads."""
+
+    def __init__(self, up: Counter, down: Counter) -> None:
+        self._up = up
+        self._down = down
+
+    def on_up(self, host: Any) -> None:
+        self._up.inc()
+        log.info("cassandra host %s is up", host)
+
+    def on_down(self, host: Any) -> None:
+        self._down.inc()
+        log.warning("cassandra host %s is down", host)
+
+    def on_add(self, host: Any) -> None:
+        pass
+
+    def on_remove(self, host: Any) -> None:
+        pass
+
+
+class _Connection:
+    """A connected cluster and the statements prepared on it."""
+
+    def __init__(self, cluster: Cluster, session: Session, keyspace: str) -> None:
+        self.cluster = cluster
+        self.session = session
+        self.keyspace = keyspace
+        self.insert_metric: PreparedStatement | None = None
+        self.insert_path: PreparedStatement | None = None
+        self.select_metric: PreparedStatement | None = None
+        self.select_paths: PreparedStatement | None = None
+
+    def prepare(self) -> None:
+        """Prepare every statement once (blocking: runs in a worker thread)."""
+        ks, session = self.keyspace, self.session
+        self.insert_metric = session.prepare(
+            f"INSERT INTO {ks}.metric (path, precision, period, time, point, count)"
+            " VALUES (?, ?, ?, ?, ?, ?) USING TTL ?"
+        )
+        self.insert_path = session.prepare(f"INSERT INTO {ks}.path (path) VALUES (?)")
+        self.select_metric = session.prepare(
+            f"SELECT time, count, point FROM {ks}.metric"
+            " WHERE path = ? AND precision = ? AND period = ? AND time >= ? AND time < ?"
+        )
+        self.select_paths = session.prepare(f"SELECT path FROM {ks}.path")
+
+
+class CassandraStore:
+    """Snapshots and paths in Cassandra, written and read with bounded concurrency."""
+
+    def __init__(self, config: CassandraStoreConfig, registry: Registry) -> None:
+        self.config = config
+        self._registry = registry
+        self._conn: _Connection | None = None
+        self._in_flight = trio.Semaphore(config.max_in_flight)
+        self._log = RateLimitedLog(log)
+        self._written = registry.counter(
+            "store_snapshots_written", "Snapshots persisted by the store", store="cassandra"
+        )
+        self._reconnects = registry.counter(
+            "store_cassandra_reconnects", "Connections made again after a failure or a host down"
+        )
+        self._downs = registry.counter("store_cassandra_hosts_down", "Hosts seen going down")
+        self._connect_failures = registry.counter(
+            "store_cassandra_connect_failures", "Attempts to connect that failed"
+        )
+        self._sent = {
+            op: registry.counter("store_cassandra_statements", "Statements sent", op=op)
+            for op in _OPS
+        }
+
+    @property
+    def connected(self) -> bool:
+        """Whether requests can be sent (hosts may still be down)."""
+        return self._conn is not None
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Connect (or keep trying in the background), report started, serve until cancelled."""
+        try:
+            if not await self._try_connect(first=True):
+                task_status.started()
+                await self._connect_with_backoff()
+            else:
+                task_status.started()
+            await trio.sleep_forever()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self._shutdown()
+
+    async def write(self, batch: SnapshotBatch) -> None:
+        conn = self._require()
+        count = len(batch) + len(batch.new_paths)
+
+        async def one(request: tuple[PreparedStatement, tuple[Any, ...]]) -> None:
+            await self._request(conn, request[0], request[1], "write")
+
+        await self._each(_write_requests(conn, batch), count, one, "write")
+        self._written.inc(len(batch))
+
+    async def read(
+        self, paths: Sequence[str], resolution: Resolution, start: int, end: int
+    ) -> dict[str, Windows]:
+        conn = self._require()
+        assert conn.select_metric is not None
+        select = conn.select_metric
+        found: dict[str, Windows] = {}
+        unique = list(dict.fromkeys(paths))
+
+        async def one(path: str) -> None:
+            values = (path, resolution.precision, resolution.period, start, end)
+            rows = await self._request(conn, select, values, "read")
+            if rows:
+                found[path] = Windows.from_rows(
+                    [(t, c, p.sum, p.min, p.max) for t, c, p in rows if p is not None]
+                )
+
+        await self._each(unique, len(unique), one, "read")
+        return found
+
+    async def load_paths(self) -> list[str]:
+        conn = self._require()
+        assert conn.select_paths is not None
+        rows = await self._guarded(conn, conn.select_paths, (), "read")
+        return sorted(row[0] for row in rows)
+
+    def _require(self) -> _Connection:
+        if self._conn is None:
+            raise StoreUnavailable(
+                f"not connected to Cassandra at {self._where()} yet (retrying in the background)"
+            )
+        return self._conn
+
+    def _where(self) -> str:
+        return ", ".join(f"{host}:{self.config.port}" for host in self.config.cluster)
+
+    # Connecting
+
+    async def _connect_with_backoff(self) -> None:
+        delay = 1.0
+        while True:
+            await trio.sleep(delay)
+            if await self._try_connect(first=False):
+                self._reconnects.inc()
+                return
+            delay = min(delay * 2, 30.0)
+
+    async def _try_connect(self, *, first: bool) -> bool:
+        """Connect, apply the schema if asked, prepare; log and count a failure."""
+        try:
+            conn = await trio.to_thread.run_sync(self._connect_blocking)
+        except Exception as error:
+            self._connect_failed(error, first)
+            return False
+        try:
+            if self.config.create_schema:
+                await self._apply_schema(conn)
+            await trio.to_thread.run_sync(conn.prepare)
+        except BaseException as error:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(conn.cluster.shutdown)
+            if not isinstance(error, Exception):
+                raise
+            self._connect_failed(error, first)
+            return False
+        self._conn = conn
+        log.info("cassandra store connected to %s, keyspace %s", self._where(), conn.keyspace)
+        return True
+
+    def _connect_failed(self, error: Exception, first: bool) -> None:
+        self._connect_failures.inc()
+        message = "cannot reach Cassandra at %s (%s: %s); retrying in the background"
+        if first:
+            log.error(message, self._where(), type(error).__name__, error)
+        else:
+            self._log.warning("connect", message, self._where(), type(error).__name__, error)
+
+    def _connect_blocking(self) -> _Connection:
+        config = self.config
+        profiles = {
+            name: ExecutionProfile(
+                load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+                request_timeout=config.request_timeout,
+                row_factory=tuple_factory,
+                consistency_level=ConsistencyLevel.name_to_value[consistency],
+            )
+            for name, consistency in (
+                (EXEC_PROFILE_DEFAULT, config.write_consistency),
+                (READ_PROFILE, config.read_consistency),
+            )
+        }
+        auth = None
+        if config.username is not None:
+            auth = PlainTextAuthProvider(config.username, config.password or "")
+        cluster = Cluster(
+            contact_points=list(config.cluster),
+            port=config.port,
+            auth_provider=auth,
+            execution_profiles=profiles,
+            reconnection_policy=ExponentialReconnectionPolicy(0.5, RECONNECT_MAX_DELAY),
+            connect_timeout=min(config.request_timeout, 10),
+            control_connection_timeout=config.request_timeout,
+        )
+        cluster.register_listener(_HostEvents(self._reconnects, self._downs))
+        try:
+            session = cluster.connect()
+        except BaseException:
+            cluster.shutdown()
+            raise
+        return _Connection(cluster, session, config.keyspace)
+
+    async def _apply_schema(self, conn: _Connection) -> None:
+        cql = schema_cql(self.config.keyspace, self.config.replication_factor)
+        for statement in _statements(cql):
+            await self._request(conn, statement, (), "schema")
+
+    async def _shutdown(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await trio.to_thread.run_sync(conn.cluster.shutdown)
+
+    # Requests
+
+    async def _request(
+        self, conn: _Connection, statement: Any, values: Sequence[Any], op: str
+    ) -> list[Any]:
+        """Send one statement within the in-flight bound and await all of its pages."""
+        profile = READ_PROFILE if op == "read" else EXEC_PROFILE_DEFAULT
+        async with self._in_flight:
+            future = conn.session.execute_async(statement, values, execution_profile=profile)
+            self._sent[op].inc()
+            return await _Request(future, trio.lowlevel.current_trio_token()).result()
+
+    async def _guarded(
+        self, conn: _Connection, statement: Any, values: Sequence[Any], op: str
+    ) -> list[Any]:
+        """`_request`, with driver errors counted and turned into `StoreUnavailable`."""
+        try:
+            return await self._request(conn, statement, values, op)
+        except Exception as error:
+            raise self._unavailable(error, op) from error
+
+    async def _each(
+        self,
+        items: Iterable[T],
+        count: int,
+        action: Callable[[T], Awaitable[None]],
+        op: str,
+    ) -> None:
+        """Run `action` on every item with at most `max_in_flight` at once; stop at the first
+        error and raise it as `StoreUnavailable`."""
+        iterator = iter(items)
+        failure: list[Exception] = []
+
+        async def worker(cancel: trio.CancelScope) -> None:
+            for item in iterator:
+                try:
+                    await action(item)
+                except Exception as error:
+                    failure.append(error)
+                    cancel.cancel()
+                    return
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(min(count, self.config.max_in_flight)):
+                nursery.start_soon(worker, nursery.cancel_scope)
+        if failure:
+            raise self._unavailable(failure[0], op) from failure[0]
+
+    def _unavailable(self, error: Exception, op: str) -> StoreUnavailable:
+        kind = type(error).__name__
+        if isinstance(error, OperationTimedOut | ReadTimeout | WriteTimeout):
+            timeouts = self._registry.counter(
+                "store_cassandra_timeouts", "Requests that timed out", op=op
+            )
+            timeouts.inc()
+        name = "store_cassandra_read_errors" if op == "read" else "store_cassandra_write_errors"
+        self._registry.counter(name, f"Failed Cassandra {op} requests", error=kind).inc()
+        self._log.warning(f"{op}:{kind}", "cassandra %s failed: %s: %s", op, kind, error)
+        return StoreUnavailable(f"cassandra {op} failed: {kind}: {error}")
+
+
+def _write_requests(
+    conn: _Connection, batch: SnapshotBatch
+) -> Iterator[tuple[PreparedStatement, tuple[Any, ...]]]:
+    """One insert per snapshot, then one per new path."""
+    insert, insert_path = conn.insert_metric, conn.insert_path
+    assert insert is not None and insert_path is not None
+    for path, precision, period, t, count, total, low, high in zip(
+        batch.paths,
+        batch.precisions,
+        batch.periods,
+        batch.times,
+        batch.counts,
+        batch.sums,
+        batch.mins,
+        batch.maxs,
+        strict=True,
+    ):
+        mean = total / count if count else math.nan
+        point = (high, mean, low, total)
+        yield insert, (path, precision, period, t, point, count, min(period, MAX_TTL))
+    for path in batch.new_paths:
+        yield insert_path, (path,)
