@@ -180,8 +180,9 @@ class SqliteStore:
         for first in range(0, len(ids), EXPIRE_CHUNK):
             chunk = ids[first : first + EXPIRE_CHUNK]
             async with self._write_lock:
-                removed += await self._on_writer("expire", _expire_sync, chunk, shortest, now)
-        self._expired.inc(removed)
+                done = await self._on_writer("expire", _expire_sync, chunk, shortest, now)
+            self._expired.inc(done)
+            removed += done
         return removed
 
     def _open(self) -> list[sqlite3.Connection]:
