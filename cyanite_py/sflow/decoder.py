@@ -1,0 +1,68 @@
+"""One datagram in, one batch of points out: parsing, naming and (optionally) rates.
+
+The decoder keeps what naming and rates need to remember between datagrams (hostnames
+learnt from agents, previous counter values), so one decoder serves one input.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from cyanite_py.model import PointBatch
+from cyanite_py.sflow.naming import AgentNames, source_name
+from cyanite_py.sflow.rates import RateTracker
+from cyanite_py.sflow.wire import parse_datagram
+
+
+class Decoded(NamedTuple):
+    """A datagram's points, how many counter samples gave them, and its first damage."""
+
+    batch: PointBatch
+    samples: int
+    problem: str | None
+
+
+class SflowDecoder:
+    """Turns sFlow v5 datagrams into points named `<prefix>.<agent>.<source>.<counter>`.
+
+    Counters are emitted as raw values, or with `rates` as per-second rates; gauges are
+    emitted as they are either way. Every point carries the receive time `now`.
+    """
+
+    def __init__(self, prefix: str = "sflow", rates: bool = False) -> None:
+        self._prefix = prefix
+        self._names = AgentNames()
+        self._rates = RateTracker() if rates else None
+
+    def decode(self, data: bytes, now: int) -> Decoded:
+        datagram = parse_datagram(data)
+        batch = PointBatch()
+        samples = datagram.samples
+        if not samples:
+            return Decoded(batch, 0, datagram.problem)
+        agent = f"{self._prefix}.{self._names.name(datagram.agent, samples)}."
+        paths, values = batch.paths, batch.values
+        tracker = self._rates
+        epoch = 0
+        if tracker is not None:
+            epoch = tracker.agent_epoch(
+                (datagram.agent, datagram.sub_agent), datagram.sequence, datagram.uptime
+            )
+        for sample in samples:
+            base = agent + source_name(sample) + "."
+            for name, value in sample.gauges:
+                paths.append(base + name)
+                values.append(value)
+            if tracker is None:
+                for name, raw, _ in sample.counters:
+                    paths.append(base + name)
+                    values.append(float(raw))
+                continue
+            key = (datagram.agent, datagram.sub_agent, sample.source_type, sample.source_index)
+            for name, rate in tracker.rates(
+                key, epoch, sample.sequence, datagram.uptime, sample.counters
+            ):
+                paths.append(base + name)
+                values.append(rate)
+        batch.times = [now] * len(paths)
+        return Decoded(batch, len(samples), datagram.problem)
