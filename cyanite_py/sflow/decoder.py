@@ -50,19 +50,17 @@ class SflowDecoder:
             )
         for sample in samples:
             base = agent + source_name(sample) + "."
-            for name, value in sample.gauges:
-                paths.append(base + name)
-                values.append(value)
+            gauges = sample.gauges
+            paths.extend([base + name for name, _ in gauges])
+            values.extend([value for _, value in gauges])
             if tracker is None:
-                for name, raw, _ in sample.counters:
-                    paths.append(base + name)
-                    values.append(float(raw))
+                counters = sample.counters
+                paths.extend([base + name for name, _, _ in counters])
+                values.extend([float(raw) for _, raw, _ in counters])
                 continue
             key = (datagram.agent, datagram.sub_agent, sample.source_type, sample.source_index)
-            for name, rate in tracker.rates(
-                key, epoch, sample.sequence, datagram.uptime, sample.counters
-            ):
-                paths.append(base + name)
-                values.append(rate)
+            rates = tracker.rates(key, epoch, sample.sequence, datagram.uptime, sample.counters)
+            paths.extend([base + name for name, _ in rates])
+            values.extend([rate for _, rate in rates])
         batch.times = [now] * len(paths)
         return Decoded(batch, len(samples), datagram.problem)

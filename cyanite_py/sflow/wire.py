@@ -167,16 +167,20 @@ def _record(data: bytes, start: int, end: int, number: int, sample: CounterSampl
         else:
             raise _Damage("bad_record")
         values = layout.struct.unpack_from(data, start)
-        counters = sample.counters
-        for name, index, unknown, modulus in layout.counters:
-            value = values[index]
-            if value != unknown:
-                counters.append((name, value, modulus))
-        gauges = sample.gauges
-        for name, index, limit, divisor in layout.gauges:
-            value = values[index]
-            if 0 <= value < limit:
-                gauges.append((name, value / divisor))
+        sample.counters.extend(
+            [
+                (name, values[at], modulus)
+                for name, at, unknown, modulus in layout.counters
+                if values[at] != unknown
+            ]
+        )
+        sample.gauges.extend(
+            [
+                (name, values[at] / divisor)
+                for name, at, limit, divisor in layout.gauges
+                if 0 <= values[at] < limit
+            ]
+        )
     elif number == PORT_NAME:
         sample.port_name = _string(data, start, end, MAX_PORT_NAME)
     elif number == HOST_DESCR:
