@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import socket
 import struct
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from cyanite_py.sflow.decoder import SflowDecoder
 from cyanite_py.sflow.naming import clean
 from cyanite_py.sflow.wire import parse_datagram
 from tests.sflow_vectors import (
+    TELEGRAF,
     VECTORS,
     all_datagrams,
     interface_datagram,
@@ -464,3 +466,53 @@ def test_same_instant_gives_no_rate() -> None:
     agent.send(1, 10_000, 1, 0, 0)
     assert "if_in_octets" not in agent.send(2, 10_000, 2, 50, 5)
     assert agent.send(3, 11_000, 3, 100, 10)["if_in_octets"] == 100.0
+
+
+# Naming ------------------------------------------------------------------------------------
+
+
+def _interface(
+    address: bytes = b"\x00\x00\x00\x01\xc0\xa8\x77\xb8",
+    source_type: int = 0,
+    port: bytes = b"eno1",
+) -> bytes:
+    """The published interface datagram with another agent address, source type or name."""
+    data = bytearray(TELEGRAF.read_bytes())
+    frame = walk(bytes(data))
+    data[frame.samples[0][0] + 12] = source_type
+    name_at = frame.records[(0, 1005)] + 4
+    data[name_at : name_at + 4] = port
+    return bytes(data[:4] + address + data[12:])
+
+
+@pytest.mark.parametrize(
+    ("datagram", "base"),
+    [
+        (_interface(), "sflow.192_168_119_184.eno1"),
+        (_interface(port=b"e.1*"), "sflow.192_168_119_184.e_1_"),
+        (_interface(port=b"a/ b"), "sflow.192_168_119_184.a__b"),
+        (_interface(port=b"\xff\x00[]"), "sflow.192_168_119_184.____"),
+        (_interface(source_type=1), "sflow.192_168_119_184.vlan3"),
+        (_interface(source_type=3), "sflow.192_168_119_184.vm3"),
+        (_interface(source_type=9), "sflow.192_168_119_184.source9_3"),
+        (
+            _interface(b"\x00\x00\x00\x02" + socket.inet_pton(socket.AF_INET6, "2001:db8::1")),
+            "sflow.2001_db8__1.eno1",
+        ),
+        (_interface(b"\x00\x00\x00\x00"), "sflow.unknown.eno1"),
+    ],
+)
+def test_paths(datagram: bytes, base: str) -> None:
+    found = points(datagram)
+    assert found and all(path.startswith(base + ".") for path in found), sorted(found)[:2]
+    assert found[base + ".if_in_octets"] == 3910
+
+
+def test_a_host_description_names_the_agents_later_interface_samples() -> None:
+    decoder = SflowDecoder(prefix="net.sflow")
+    fractal = b"\x00\x00\x00\x01" + socket.inet_aton("192.168.1.7")
+    assert "net.sflow.192_168_1_7.eno1.if_in_octets" in points(_interface(fractal), decoder)
+    assert "net.sflow.fractal.host.cpu_num" in points(
+        (VECTORS / "cistern_host_sample.bin").read_bytes(), decoder
+    )
+    assert "net.sflow.fractal.eno1.if_in_octets" in points(_interface(fractal), decoder)

@@ -13,8 +13,9 @@
 - counter: the field's name, e.g. `if_in_octets`, `cpu_user`, `mem_free`.
 
 Graphite cannot hold some characters in a node: dots, whitespace, the glob characters
-`*?[]{}`, the function-call characters `(),=;"'\\`, and anything outside printable ASCII.
-Each one in a hostname or interface name becomes `_`.
+`*?[]{}`, the function-call characters `(),=;"'\\`, `/` (a directory to file-based
+stores), and anything outside printable ASCII. Each one in a hostname or interface name
+becomes `_`, so `Gi1/0/1` is `Gi1_0_1`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import re
 from cyanite_py.sflow.wire import CounterSample
 
 PHYSICAL_HOST = 2
-_UNSAFE = re.compile(r"""[^\x21-\x7e]|[.*?\[\]{}(),=;"'\\]""")
+_UNSAFE = re.compile(r"""[^\x21-\x7e]|[./*?\[\]{}(),=;"'\\]""")
 MAX_AGENTS = 65536
 
 
