@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cyanite_py.api import cyanite
+from cyanite_py.api import cyanite, graphite
 from cyanite_py.api.errors import BadRequest, message
 from cyanite_py.counters import Registry
 from cyanite_py.index.base import IndexUnavailable
@@ -49,6 +49,7 @@ def build_app(reader: Reader, registry: Registry, config: ApiConfig | None = Non
 
     routes = [
         *cyanite.routes(reader),
+        *graphite.routes(reader),
         Route("/prometheus", prometheus),
     ]
 

@@ -1,0 +1,159 @@
+"""Evaluates a target tree: fetches path expressions, binds arguments, runs functions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import tzinfo
+from typing import Protocol
+
+from cyanite_py.api.attime import UTC
+from cyanite_py.api.functions.registry import SERIES_TYPES, Function, Param
+from cyanite_py.api.functions.series import InputError, RenderSeries
+from cyanite_py.api.target import Call, Node, Path
+from cyanite_py.index.base import Node as IndexNode
+from cyanite_py.model import Series
+from cyanite_py.store.base import StoreUnavailable
+
+
+class Source(Protocol):
+    """What evaluation needs of the reader."""
+
+    async def find(self, pattern: str) -> list[IndexNode]: ...
+
+    async def fetch(
+        self, paths: Sequence[str], start: int, end: int, aggregate: str = "mean"
+    ) -> list[Series]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """One render request's time range and settings; functions may shift the range."""
+
+    source: Source
+    start: int
+    end: int
+    now: int
+    functions: Mapping[str, Function]
+    tz: tzinfo = UTC
+    x_files_factor: float = 0.0
+    call: Call | None = field(default=None, compare=False)
+
+    def over(self, start: int, end: int) -> Context:
+        return replace(self, start=start, end=end)
+
+
+@dataclass(frozen=True, slots=True)
+class Lazy:
+    """A series argument left unevaluated, for functions that read it over another range."""
+
+    node: Call | Path
+    ctx: Context
+
+    async def over(self, start: int, end: int) -> list[RenderSeries]:
+        return await evaluate(self.node, self.ctx.over(start, end))
+
+
+async def evaluate(tree: Call | Path, ctx: Context) -> list[RenderSeries]:
+    """The series a target yields over the context's range."""
+    if isinstance(tree, Path):
+        return await fetch(tree.text, ctx)
+    function = ctx.functions.get(tree.name)
+    if function is None:
+        raise InputError(f"unknown function {tree.name!r} at position {tree.position}")
+    values = await _bind(function, tree, replace(ctx, call=tree))
+    return await function.impl(replace(ctx, call=tree), *values)
+
+
+async def fetch(pattern: str, ctx: Context) -> list[RenderSeries]:
+    """The leaves matching `pattern`, sorted by path, as graphite's fetch aligns them.
+
+    The reader returns the window holding `start` too; graphite (whisper) starts with
+    the first window after `start`, so that window is left out.
+    """
+    leaves = [node.path for node in await ctx.source.find(pattern) if node.leaf]
+    if not leaves:
+        return []
+    try:
+        fetched = await ctx.source.fetch(leaves, ctx.start, ctx.end)
+    except ExceptionGroup as group:
+        raise _unwrapped(group) from None
+    results = []
+    for series in fetched:
+        rendered = RenderSeries.from_model(series, pattern, ctx.x_files_factor)
+        if rendered.start <= ctx.start and len(rendered.values):
+            rendered.start += rendered.step
+            rendered.values = rendered.values[1:]
+        results.append(rendered)
+    return results
+
+
+def _unwrapped(group: ExceptionGroup[Exception]) -> Exception:
+    """The store's own error out of the reader's task group, so the API can answer 503."""
+    away, _ = group.split(StoreUnavailable)
+    found: Exception = group if away is None else away
+    while isinstance(found, ExceptionGroup) and away is not None:
+        found = found.exceptions[0]
+    return found
+
+
+async def _bind(function: Function, call: Call, ctx: Context) -> list[object]:
+    """One checked value per parameter (a `multiple` one spreads), defaults filled in."""
+    params = function.params
+    if not (params and params[-1].multiple) and len(call.args) + len(call.kwargs) > len(params):
+        raise InputError(f"too many arguments for function {function.name!r}")
+    known = {param.name for param in params}
+    for keyword in call.kwargs:
+        if keyword not in known:
+            raise InputError(f"unknown parameter {keyword!r} for function {function.name!r}")
+    values: list[object] = []
+    for index, param in enumerate(params):
+        if param.multiple:
+            for node in call.args[index:]:
+                values.append(await _value(function, param, node, ctx, index == 0))
+            if param.required and len(call.args) <= index:
+                raise _missing(function, param)
+            break
+        if index < len(call.args):
+            if param.name in call.kwargs:
+                raise InputError(f"parameter {param.name!r} given twice to {function.name!r}")
+            node = call.args[index]
+        elif param.name in call.kwargs:
+            node = call.kwargs[param.name]
+        elif param.required:
+            raise _missing(function, param)
+        else:
+            values.append(param.default)
+            continue
+        values.append(await _value(function, param, node, ctx, index == 0))
+    return values
+
+
+async def _value(function: Function, param: Param, node: Node, ctx: Context, first: bool) -> object:
+    """An argument evaluated (series) or checked (literals) for its parameter."""
+    is_target = isinstance(node, Call | Path)
+    if param.type in SERIES_TYPES or (param.type == "any" and is_target):
+        if not isinstance(node, Call | Path):
+            raise InputError(
+                f'parameter "{param.name}" of function "{function.name}" takes series, not {node!r}'
+            )
+        if function.lazy and first:
+            return Lazy(node, ctx)
+        return await evaluate(node, ctx)
+    if node is None and not param.required:
+        return param.default
+    if is_target:
+        raise InputError(
+            f'parameter "{param.name}" of function "{function.name}" takes a {param.type}, '
+            f"not series"
+        )
+    if param.type == "aggOrSeriesFunc":
+        callee = ctx.functions.get(str(node))
+        if not (callee is not None and callee.aggregator):
+            return Param(param.name, "aggFunc").check(function.name, node)
+        return node
+    return param.check(function.name, node)
+
+
+def _missing(function: Function, param: Param) -> InputError:
+    return InputError(f'missing parameter "{param.name}" for function "{function.name}"')

@@ -1,0 +1,226 @@
+"""graphite-web's HTTP API, as Grafana's Graphite data source uses it.
+
+`/render` (GET, or POST with a form) evaluates targets and answers json, csv or raw;
+`/metrics/find` and `/metrics/expand` browse the path tree; `/functions` describes the
+functions served, `/version` names the graphite-web version whose behaviour this follows.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.datastructures import MultiDict
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from cyanite_py.api.attime import parse_time, timezone
+from cyanite_py.api.errors import BadRequest
+from cyanite_py.api.functions import FUNCTIONS, Context, RenderSeries, evaluate
+from cyanite_py.api.functions.render import to_csv, to_json, to_raw
+from cyanite_py.api.responses import json_response
+from cyanite_py.api.target import parse
+from cyanite_py.index.base import Node
+from cyanite_py.query import Reader
+
+GRAPHITE_VERSION = "1.1.10"
+_FORM = "application/x-www-form-urlencoded"
+_NO_CACHE = {"Pragma": "no-cache", "Cache-Control": "no-cache"}
+
+
+def routes(reader: Reader) -> list[Route]:
+    """The graphite-web routes, reading through `reader`."""
+    both = ["GET", "POST"]
+
+    async def render(request: Request) -> Response:
+        return await _render(reader, await _params(request))
+
+    async def find(request: Request) -> Response:
+        return await _find(reader, await _params(request))
+
+    async def expand(request: Request) -> Response:
+        return await _expand(reader, await _params(request))
+
+    async def version(request: Request) -> Response:
+        return PlainTextResponse(GRAPHITE_VERSION)
+
+    async def functions(request: Request) -> Response:
+        return _functions(await _params(request))
+
+    async def function(request: Request) -> Response:
+        found = FUNCTIONS.get(request.path_params["name"])
+        if found is None:
+            return json_response(
+                {"message": f"function not found: {request.path_params['name']}"}, 404
+            )
+        return json_response(found.to_json())
+
+    async def no_tags(request: Request) -> Response:
+        return json_response([])
+
+    return [
+        Route("/render", render, methods=both),
+        Route("/metrics/find", find, methods=both),
+        Route("/metrics/expand", expand, methods=both),
+        Route("/version", version, methods=both),
+        Route("/functions", functions, methods=["GET"]),
+        Route("/functions/{name}", function, methods=["GET"]),
+        Route("/tags/autoComplete/tags", no_tags, methods=both),
+        Route("/tags/autoComplete/values", no_tags, methods=both),
+    ]
+
+
+async def _params(request: Request) -> MultiDict:
+    """Query parameters and, for a form POST, the form's fields."""
+    items = list(request.query_params.multi_items())
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if request.method == "POST" and content_type == _FORM:
+        body = (await request.body()).decode("utf-8", errors="replace")
+        items.extend(parse_qsl(body, keep_blank_values=True))
+    return MultiDict(items)
+
+
+async def _render(reader: Reader, params: MultiDict) -> Response:
+    targets = [t for t in (*params.getlist("target"), *params.getlist("target[]")) if t.strip()]
+    context = _context(reader, params)
+    fmt = "raw" if "rawData" in params else params.get("format", "json")
+    if fmt not in ("json", "csv", "raw"):
+        raise BadRequest(f"format {fmt!r} is not served; use json, csv or raw")
+    max_points = _max_data_points(params.get("maxDataPoints"))
+    data: list[RenderSeries] = []
+    for target in targets:
+        try:
+            data.extend(await evaluate(parse(target), context))
+        except ValueError as error:
+            raise BadRequest(f"bad target {target!r}: {error}") from None
+    if fmt == "csv":
+        return Response(to_csv(data, context.tz), media_type="text/csv", headers=_NO_CACHE)
+    if fmt == "raw":
+        return PlainTextResponse(to_raw(data), headers=_NO_CACHE)
+    body = to_json(data, max_points, no_null_points="noNullPoints" in params)
+    jsonp = params.get("jsonp")
+    if jsonp:
+        wrapped = jsonp.encode() + b"(" + body + b")"
+        return Response(wrapped, media_type="text/javascript", headers=_NO_CACHE)
+    return Response(body, media_type="application/json", headers=_NO_CACHE)
+
+
+def _context(reader: Reader, params: MultiDict) -> Context:
+    """The time range: `from` (default -1d) to `until` (default now), in zone `tz`."""
+    try:
+        tz = timezone(params.get("tz"))
+        now = reader.now()
+        if params.get("now"):
+            now = parse_time(params["now"], now, tz)
+        first = parse_time(params.get("from") or "-1d", now, tz)
+        last = parse_time(params.get("until") or "now", now, tz)
+        factor = float(params.get("xFilesFactor", 0))
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+    if first == last:
+        raise BadRequest("invalid empty time range: from and until are the same time")
+    if not 0 <= factor <= 1:
+        raise BadRequest("xFilesFactor must be between 0 and 1")
+    return Context(reader, min(first, last), max(first, last), now, FUNCTIONS, tz, factor)
+
+
+def _max_data_points(text: str | None) -> int | None:
+    if text is None or text == "":
+        return None
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise BadRequest(f"maxDataPoints must be a number, not {text!r}") from None
+    if value < 1:
+        raise BadRequest("maxDataPoints must be at least 1")
+    return value
+
+
+async def _find(reader: Reader, params: MultiDict) -> Response:
+    query = params.get("query")
+    if not query:
+        raise BadRequest("missing parameter: query")
+    fmt = params.get("format", "treejson")
+    wildcards = params.get("wildcards") in ("1", "true")
+    if fmt == "completer":
+        return _completer(await reader.find(_completer_query(query)), wildcards)
+    if fmt != "treejson":
+        raise BadRequest(f"format {fmt!r} is not served; use treejson or completer")
+    base = query.rsplit(".", 1)[0] + "." if "." in query else ""
+    return json_response(tree_json(await reader.find(query), base, wildcards))
+
+
+def tree_json(nodes: list[Node], base: str, wildcards: bool) -> list[dict[str, object]]:
+    """graphite-web's treejson: branches first, then leaves, one entry per name."""
+    branches: list[dict[str, object]] = []
+    leaves: list[dict[str, object]] = []
+    seen: set[str] = set()
+    for node in nodes:
+        if node.name in seen:
+            continue
+        seen.add(node.name)
+        entry = _tree_node(node.name, base + node.name, node.leaf, node.branch)
+        (branches if node.branch else leaves).append(entry)
+    if wildcards and len(nodes) > 1:
+        star = _tree_node("*", base + "*", not branches, bool(branches))
+        return [star, *branches, *leaves]
+    return [*branches, *leaves]
+
+
+def _tree_node(text: str, path: str, leaf: bool, branch: bool) -> dict[str, object]:
+    return {
+        "text": text,
+        "id": path,
+        "leaf": int(leaf),
+        "expandable": int(branch),
+        "allowChildren": int(branch),
+        "context": {},
+    }
+
+
+def _completer_query(query: str) -> str:
+    query = query.replace("..", "*.")
+    return query if query.endswith("*") else query + "*"
+
+
+def _completer(nodes: list[Node], wildcards: bool) -> Response:
+    metrics: list[dict[str, str]] = [
+        {
+            "path": node.path + ("." if node.branch else ""),
+            "name": node.name,
+            "is_leaf": str(int(node.leaf)),
+        }
+        for node in nodes
+    ]
+    if wildcards and len(metrics) > 1:
+        metrics.append({"name": "*"})
+    return json_response({"metrics": metrics})
+
+
+async def _expand(reader: Reader, params: MultiDict) -> Response:
+    queries = params.getlist("query")
+    if not queries:
+        raise BadRequest("missing parameter: query")
+    leaves_only = params.get("leavesOnly") in ("1", "true")
+    grouped: dict[str, list[str]] = {}
+    for query in queries:
+        nodes = await reader.find(query)
+        grouped[query] = sorted({node.path for node in nodes if node.leaf or not leaves_only})
+    if params.get("groupByExpr") in ("1", "true"):
+        return json_response({"results": grouped})
+    merged = sorted({path for paths in grouped.values() for path in paths})
+    return json_response({"results": merged})
+
+
+def _functions(params: MultiDict) -> Response:
+    """Every function's description, keyed by name, or by group then name when `grouped`."""
+    group = params.get("group")
+    chosen = [f for f in FUNCTIONS.values() if group is None or f.group == group]
+    if params.get("grouped", "").lower() in ("1", "true"):
+        by_group: dict[str, dict[str, object]] = {}
+        for function in chosen:
+            by_group.setdefault(function.group, {})[function.name] = function.to_json()
+        return Response(orjson.dumps(by_group), media_type="application/json")
+    listed = {function.name: function.to_json() for function in chosen}
+    return Response(orjson.dumps(listed), media_type="application/json")
