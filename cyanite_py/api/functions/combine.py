@@ -11,6 +11,7 @@ from cyanite_py.api.functions.naming import group_key
 from cyanite_py.api.functions.registry import Function, Param
 from cyanite_py.api.functions.series import (
     InputError,
+    Normalized,
     RenderSeries,
     aggregator,
     common_tags,
@@ -19,6 +20,7 @@ from cyanite_py.api.functions.series import (
     reduce_rows,
 )
 from cyanite_py.api.functions.special import constant_line
+from cyanite_py.model import FloatArray
 
 SeriesList = list[RenderSeries]
 
@@ -30,24 +32,32 @@ def aggregate(ctx: Context, series_list: Sequence[RenderSeries], func: str) -> S
     short = func.removesuffix("Series")
     function = aggregator(short)
     normalized = normalize(series_list)
-    factor = ctx.x_files_factor
-    values = reduce_rows(normalized.matrix.T, function, factor)
+    values = reduce_rows(normalized.matrix.T, function, ctx.x_files_factor)
     name = f"{short}Series({format_path_expressions(series_list)})"
     tags = common_tags(series_list)
     tags.setdefault("name", name)
     tags["aggregatedBy"] = short
-    return [
-        RenderSeries(
-            name=name,
-            path_expression=name,
-            start=normalized.start,
-            end=normalized.end,
-            step=normalized.step,
-            values=values,
-            tags=tags,
-            x_files_factor=factor,
-        )
-    ]
+    return [_combined(ctx, name, normalized, values, tags)]
+
+
+def _combined(
+    ctx: Context,
+    name: str,
+    normalized: Normalized,
+    values: FloatArray,
+    tags: dict[str, str] | None = None,
+) -> RenderSeries:
+    """A series made from normalized ones, named after the call that made it."""
+    return RenderSeries(
+        name=name,
+        path_expression=name,
+        start=normalized.start,
+        end=normalized.end,
+        step=normalized.step,
+        values=values,
+        tags=tags or {},
+        x_files_factor=ctx.x_files_factor,
+    )
 
 
 def _flatten(series_lists: Sequence[SeriesList]) -> SeriesList:
@@ -84,17 +94,8 @@ async def count_series(ctx: Context, *series_lists: SeriesList) -> SeriesList:
         return []
     normalized = normalize(series_list)
     name = f"countSeries({format_path_expressions(series_list)})"
-    return [
-        RenderSeries(
-            name=name,
-            path_expression=name,
-            start=normalized.start,
-            end=normalized.end,
-            step=normalized.step,
-            values=np.full(normalized.matrix.shape[1], float(len(series_list))),
-            x_files_factor=ctx.x_files_factor,
-        )
-    ]
+    count = np.full(normalized.matrix.shape[1], float(len(series_list)))
+    return [_combined(ctx, name, normalized, count)]
 
 
 def _quotient(ctx: Context, name: str, pair: Sequence[RenderSeries], percent: bool) -> RenderSeries:
@@ -105,15 +106,7 @@ def _quotient(ctx: Context, name: str, pair: Sequence[RenderSeries], percent: bo
         values = np.where(divisor == 0, np.nan, dividend / divisor)
     if percent:
         values = values * 100.0
-    return RenderSeries(
-        name=name,
-        path_expression=name,
-        start=normalized.start,
-        end=normalized.end,
-        step=normalized.step,
-        values=values,
-        x_files_factor=ctx.x_files_factor,
-    )
+    return _combined(ctx, name, normalized, values)
 
 
 async def divide_series(ctx: Context, dividends: SeriesList, divisors: SeriesList) -> SeriesList:

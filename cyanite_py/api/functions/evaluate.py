@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 from typing import Protocol
 
@@ -37,7 +37,6 @@ class Context:
     functions: Mapping[str, Function]
     tz: tzinfo = UTC
     x_files_factor: float = 0.0
-    call: Call | None = field(default=None, compare=False)
 
     def over(self, start: int, end: int) -> Context:
         return replace(self, start=start, end=end)
@@ -61,8 +60,8 @@ async def evaluate(tree: Call | Path, ctx: Context) -> list[RenderSeries]:
     function = ctx.functions.get(tree.name)
     if function is None:
         raise InputError(f"unknown function {tree.name!r} at position {tree.position}")
-    values = await _bind(function, tree, replace(ctx, call=tree))
-    return await function.impl(replace(ctx, call=tree), *values)
+    values = await _bind(function, tree, ctx)
+    return await function.impl(ctx, *values)
 
 
 async def fetch(pattern: str, ctx: Context) -> list[RenderSeries]:
