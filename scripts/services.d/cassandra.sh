@@ -9,6 +9,7 @@
 #   CASSANDRA_STORAGE_PORT   inter-node port, default 7000 (bound on 127.0.0.1 only)
 #   CASSANDRA_HEAP           JVM heap, default 1G
 #   CASSANDRA_START_TIMEOUT  seconds to wait for the CQL port, default 300
+#   CASSANDRA_JAVA_HOME      a Java 17 (or 11) to run it with; else $JAVA_HOME, PATH, /usr/lib/jvm
 
 CASSANDRA_VERSION=${CASSANDRA_VERSION:-5.0.9}
 CASSANDRA_PORT=${CASSANDRA_PORT:-9042}
@@ -51,6 +52,22 @@ CASSANDRA_JVM17_FLAGS=(
     -Dio.netty.allocator.maxOrder=11
 )
 
+# cassandra_java: a java binary that Cassandra 5.0 supports (17 or 11).
+cassandra_java() {
+    local candidate major
+    for candidate in ${CASSANDRA_JAVA_HOME:+$CASSANDRA_JAVA_HOME/bin/java} \
+        ${JAVA_HOME:+$JAVA_HOME/bin/java} "$(command -v java || true)" \
+        /usr/lib/jvm/*17*/bin/java /usr/lib/jvm/*11*/bin/java; do
+        [[ -x $candidate ]] || continue
+        major=$("$candidate" -version 2>&1 | sed -n 's/.* version "\([0-9]*\).*/\1/p' | head -n 1)
+        if [[ $major == 17 || $major == 11 ]]; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    die "cassandra: needs Java 17 or 11 (set CASSANDRA_JAVA_HOME); apt-get install openjdk-17-jdk-headless"
+}
+
 # cassandra_pom: a pom whose only dependency is cassandra-all, for dependency:copy-dependencies.
 cassandra_pom() {
     cat <<EOF
@@ -88,7 +105,6 @@ cassandra_progress() {
 cassandra_install() {
     [[ -f $CASSANDRA_HOME/lib/.complete ]] && return 0
     command -v mvn >/dev/null || die "cassandra: mvn is needed to install Cassandra's jars"
-    command -v java >/dev/null || die "cassandra: java (17) is needed to run Cassandra"
     local staging=$CASSANDRA_HOME/lib.partial attempt
     mkdir -p "$CASSANDRA_HOME"
     rm -rf "$staging" "$CASSANDRA_HOME/lib"
@@ -162,7 +178,7 @@ cassandra_java_args() {
     printf '%s\n' \
         "-Xms$CASSANDRA_HEAP" "-Xmx$CASSANDRA_HEAP" -Xss256k \
         -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxGCPauseMillis=300 \
-        -XX:+HeapDumpOnOutOfMemoryError "-XX:HeapDumpPath=$CASSANDRA_HOME/logs" \
+        -XX:+ExitOnOutOfMemoryError \
         "-javaagent:$jamm" \
         "${CASSANDRA_JVM17_FLAGS[@]}" \
         "-Dcassandra.config=file://$CASSANDRA_HOME/conf/cassandra.yaml" \
@@ -172,12 +188,16 @@ cassandra_java_args() {
         -Dcassandra-foreground=yes \
         -Dcassandra.skip_wait_for_gossip_to_settle=0 \
         -Dcassandra.ring_delay_ms=1000 \
-        -Dcassandra.migration_task_wait_in_seconds=0 \
         -cp "$CASSANDRA_HOME/conf:$CASSANDRA_HOME/lib/*" \
         org.apache.cassandra.service.CassandraDaemon
 }
 
 cassandra_start() {
+    local lock java args
+    mkdir -p "$CASSANDRA_HOME"
+    # One start at a time per install: two would share the data directory.
+    exec {lock}>"$CASSANDRA_HOME/start.lock"
+    flock "$lock"
     if running "$CASSANDRA_PIDFILE"; then
         say "cassandra: already running (pid $(cat "$CASSANDRA_PIDFILE")) on 127.0.0.1:$CASSANDRA_PORT"
         return 0
@@ -185,13 +205,13 @@ cassandra_start() {
     if port_open 127.0.0.1 "$CASSANDRA_PORT"; then
         die "cassandra: 127.0.0.1:$CASSANDRA_PORT is taken by a process this script did not start"
     fi
+    java=$(cassandra_java)
     cassandra_install
     cassandra_configure
-    local args
     mapfile -t args < <(cassandra_java_args)
     say "cassandra: starting $CASSANDRA_VERSION (log: $CASSANDRA_LOG)"
     echo "=== start $(date -u +%FT%TZ)" >>"$CASSANDRA_LOG"
-    (cd "$CASSANDRA_HOME" && exec setsid java "${args[@]}" >>"$CASSANDRA_LOG" 2>&1 </dev/null) &
+    (cd "$CASSANDRA_HOME" && exec setsid "$java" "${args[@]}" >>"$CASSANDRA_LOG" 2>&1 </dev/null {lock}>&-) &
     echo $! >"$CASSANDRA_PIDFILE"
     # wait_port's status is not trusted alone: the port answering is what counts.
     wait_port 127.0.0.1 "$CASSANDRA_PORT" "$CASSANDRA_START_TIMEOUT" "$CASSANDRA_PIDFILE" || true

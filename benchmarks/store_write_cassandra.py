@@ -1,0 +1,114 @@
+"""Snapshots written per second by the Cassandra store to a running Cassandra.
+
+Creates a keyspace of its own, writes `batches` flushes shaped like the engine's (every
+path at one window time, both resolutions), reads every path back, and drops the keyspace.
+Start a local node first with `scripts/services start cassandra`.
+
+    .venv/bin/python benchmarks/store_write_cassandra.py [--hosts 127.0.0.1:9042]
+        [--paths 10000] [--batches 10] [--max-in-flight 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import trio
+from cassandra.cluster import Cluster
+
+from cyanite_py.counters import Registry
+from cyanite_py.model import Resolution, SnapshotBatch
+from cyanite_py.store.cassandra import CassandraStore, CassandraStoreConfig
+
+RESOLUTIONS = (Resolution(10, 86400), Resolution(60, 7 * 86400))
+KEYSPACE = f"bench_{os.getpid()}"
+
+
+def flush(paths: list[str], step: int, base: int) -> SnapshotBatch:
+    """One flush: every path at both resolutions, at window `step`."""
+    out = SnapshotBatch(new_paths=list(paths) if step == 0 else [])
+    n = len(paths)
+    for resolution in RESOLUTIONS:
+        out.paths.extend(paths)
+        out.precisions.extend([resolution.precision] * n)
+        out.periods.extend([resolution.period] * n)
+        out.times.extend([base + resolution.precision * step] * n)
+        out.counts.extend([3] * n)
+        out.sums.extend([float(i + step) for i in range(n)])
+        out.mins.extend([float(i) for i in range(n)])
+        out.maxs.extend([float(i + 2 * step) for i in range(n)])
+    return out
+
+
+async def write_all(store: CassandraStore, paths: list[str], batches: int, base: int) -> float:
+    """Snapshots per second over every flush; building the batches is not timed."""
+    elapsed = 0.0
+    written = 0
+    for step in range(batches):
+        batch = flush(paths, step, base)
+        started = time.perf_counter()
+        await store.write(batch)
+        elapsed += time.perf_counter() - started
+        written += len(batch)
+    return written / elapsed
+
+
+def drop_keyspace(config: CassandraStoreConfig) -> None:
+    """Remove the benchmark's keyspace (blocking: runs in a worker thread)."""
+    cluster = Cluster(config.cluster, port=config.port)
+    try:
+        cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}", timeout=120)
+    finally:
+        cluster.shutdown()
+
+
+async def bench(config: CassandraStoreConfig, paths_count: int, batches: int) -> None:
+    now = int(time.time())
+    base = now - now % 3600 - 3600 * 2
+    paths = [f"bench.host{i // 100:03d}.metric{i % 100:02d}" for i in range(paths_count)]
+    registry = Registry()
+    async with trio.open_nursery() as nursery:
+        store = CassandraStore(config, registry)
+        await nursery.start(store.run)
+        if not store.connected:
+            sys.exit(f"cannot reach Cassandra at {config.cluster} port {config.port}")
+        try:
+            rate = await write_all(store, paths, batches, base)
+            started = time.perf_counter()
+            for resolution in RESOLUTIONS:
+                found = await store.read(paths, resolution, base, now)
+                assert sum(map(len, found.values())) == paths_count * batches
+            read = len(RESOLUTIONS) * paths_count / (time.perf_counter() - started)
+        finally:
+            await trio.to_thread.run_sync(drop_keyspace, config)
+        nursery.cancel_scope.cancel()
+    total = len(RESOLUTIONS) * paths_count * batches
+    print(f"{paths_count} paths x {len(RESOLUTIONS)} resolutions x {batches} windows")
+    print(f"  {total} snapshots in {batches} batches of {total // batches}")
+    print(f"  write     : {rate:,.0f} snapshots/s (max_in_flight {config.max_in_flight})")
+    print(f"  read back : {read:,.0f} paths/s ({batches} windows each)")
+    print(f"  requests  : {registry.total('store_cassandra_statements')} statements sent")
+    print(f"  rerun     : .venv/bin/python {' '.join(sys.argv)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", default=os.environ.get("CASSANDRA_HOSTS", "127.0.0.1:9042"))
+    parser.add_argument("--paths", type=int, default=10_000)
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--max-in-flight", type=int, default=256)
+    args = parser.parse_args()
+    hosts = [item.rpartition(":") for item in args.hosts.split(",")]
+    config = CassandraStoreConfig(
+        cluster=[host for host, _, _ in hosts],
+        port=int(hosts[0][2]),
+        keyspace=KEYSPACE,
+        max_in_flight=args.max_in_flight,
+    )
+    trio.run(bench, config, args.paths, args.batches)
+
+
+if __name__ == "__main__":
+    main()
