@@ -61,7 +61,7 @@ es_compile() {
     else
         mvn -B --no-transfer-progress -q dependency:copy -Dartifact="org.eclipse.jdt:ecj:$ECJ_VERSION" \
             -DoutputDirectory="$ES_HOME/tools" >&2
-        "$java" -jar "$ES_HOME/tools/ecj-$ECJ_VERSION.jar" -21 -nowarn -proceedOnError:false \
+        "$java" -jar "$ES_HOME/tools/ecj-$ECJ_VERSION.jar" -21 -nowarn \
             -d "$ES_HOME/classes" -cp "$classpath" "$ROOT/scripts/services.d/elasticsearch/Launcher.java"
     fi
 }
