@@ -17,11 +17,14 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from cyanite_py.api.app import ApiConfig
 from cyanite_py.engine import DriftConfig, EngineConfig
+from cyanite_py.index.elasticsearch import ElasticsearchIndexConfig
 from cyanite_py.index.memory import MemoryIndexConfig
 from cyanite_py.inputs.carbon import CarbonInputConfig
 from cyanite_py.inputs.pickle import PickleInputConfig
+from cyanite_py.inputs.sflow import SflowInputConfig
 from cyanite_py.reporter import ReporterConfig
 from cyanite_py.settings import settings
+from cyanite_py.store.cassandra import CassandraStoreConfig
 from cyanite_py.store.memory import MemoryStoreConfig
 from cyanite_py.store.sqlite import SqliteStoreConfig
 from cyanite_py.store.writer import StoreWriterConfig
@@ -29,19 +32,22 @@ from cyanite_py.store.writer import StoreWriterConfig
 log = logging.getLogger(__name__)
 
 InputConfig = Annotated[
-    CarbonInputConfig | PickleInputConfig,
+    CarbonInputConfig | PickleInputConfig | SflowInputConfig,
     Field(discriminator="type"),
 ]
 StoreConfig = Annotated[
-    SqliteStoreConfig | MemoryStoreConfig,
+    SqliteStoreConfig | MemoryStoreConfig | CassandraStoreConfig,
     Field(discriminator="type"),
 ]
-IndexConfig = Annotated[MemoryIndexConfig, Field(discriminator="type")]
+IndexConfig = Annotated[
+    MemoryIndexConfig | ElasticsearchIndexConfig,
+    Field(discriminator="type"),
+]
 
 
 def default_inputs() -> list[InputConfig]:
-    """Carbon plaintext on 2003 and pickle on 2004."""
-    return [CarbonInputConfig(), PickleInputConfig()]
+    """Carbon plaintext on 2003, pickle on 2004 and sFlow on 6343."""
+    return [CarbonInputConfig(), PickleInputConfig(), SflowInputConfig()]
 
 
 @settings

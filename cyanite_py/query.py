@@ -17,7 +17,7 @@ import trio
 from cyanite_py.index.base import Index, Node
 from cyanite_py.index.glob import has_wildcard
 from cyanite_py.model import FloatArray, Resolution, Series, Windows
-from cyanite_py.store.base import Store
+from cyanite_py.store.base import Store, StoreUnavailable
 
 OpenWindow = tuple[int, int, float, float, float]
 """`(start, count, sum, min, max)` of a window still open in the engine."""
@@ -98,9 +98,12 @@ class Reader:
                 windows = stored.get(path) or Windows.empty()
                 results[path] = self._grid(path, windows, resolution, first, last, aggregate)
 
-        async with trio.open_nursery() as nursery:
-            for resolution, group in groups.items():
-                nursery.start_soon(read_group, resolution, group)
+        try:
+            async with trio.open_nursery() as nursery:
+                for resolution, group in groups.items():
+                    nursery.start_soon(read_group, resolution, group)
+        except BaseExceptionGroup as failed:
+            raise backend_error(failed) from None
         return [results[path] for path in paths]
 
     def _grid(
@@ -121,6 +124,15 @@ class Reader:
         if live is not None and first <= live[0] < last and live[1] > 0:
             values[(live[0] - first) // step] = _aggregate_open(live, aggregate)
         return Series(path, first, step, values)
+
+
+def backend_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The store's own error out of a group of concurrent reads, so the API can answer 503."""
+    matched, _ = group.split(StoreUnavailable)
+    error: BaseException | None = matched
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return group if error is None else error
 
 
 def _aggregate_open(window: OpenWindow, aggregate: str) -> float:

@@ -19,13 +19,16 @@ from cyanite_py.config import Config, IndexConfig, InputConfig, StoreConfig
 from cyanite_py.counters import Registry
 from cyanite_py.engine import Engine
 from cyanite_py.index.base import Index, PathLoader
+from cyanite_py.index.elasticsearch import ElasticsearchIndex, ElasticsearchIndexConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
 from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
 from cyanite_py.inputs.pickle import PickleInput, PickleInputConfig
+from cyanite_py.inputs.sflow import SflowInput, SflowInputConfig
 from cyanite_py.model import PointBatch
 from cyanite_py.query import Reader
 from cyanite_py.reporter import Reporter
 from cyanite_py.store.base import Store
+from cyanite_py.store.cassandra import CassandraStore, CassandraStoreConfig
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
 from cyanite_py.store.writer import StoreWriter
@@ -58,12 +61,16 @@ def build_store(config: StoreConfig, registry: Registry) -> Store:
         return SqliteStore(config, registry)
     if isinstance(config, MemoryStoreConfig):
         return MemoryStore(config, registry)
+    if isinstance(config, CassandraStoreConfig):
+        return CassandraStore(config, registry)
     raise AssertionError(f"no store for {config!r}")
 
 
 def build_index(config: IndexConfig, registry: Registry, load_paths: PathLoader) -> Index:
     if isinstance(config, MemoryIndexConfig):
         return MemoryIndex(config, registry, load_paths)
+    if isinstance(config, ElasticsearchIndexConfig):
+        return ElasticsearchIndex(config, registry)
     raise AssertionError(f"no index for {config!r}")
 
 
@@ -74,6 +81,8 @@ def build_input(
         return CarbonInput(config, send, registry)
     if isinstance(config, PickleInputConfig):
         return PickleInput(config, send, registry)
+    if isinstance(config, SflowInputConfig):
+        return SflowInput(config, send, registry)
     raise AssertionError(f"no input for {config!r}")
 
 

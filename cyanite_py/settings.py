@@ -6,7 +6,7 @@ defaults; `cyanite_py.config` assembles them from YAML and reports the key's pat
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, dataclass_transform
 
 from pydantic import BeforeValidator, ConfigDict, PlainSerializer
 from pydantic.dataclasses import dataclass
@@ -18,6 +18,7 @@ T = TypeVar("T")
 _STRICT = ConfigDict(extra="forbid", strict=False)
 
 
+@dataclass_transform(frozen_default=True)
 def settings(cls: type[T]) -> type[T]:
     """Make `cls` a frozen configuration dataclass that validates its fields on construction."""
     return dataclass(frozen=True, config=_STRICT)(cls)  # type: ignore[return-value]

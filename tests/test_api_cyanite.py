@@ -12,8 +12,9 @@ from cyanite_py.api.app import ApiConfig, build_app
 from cyanite_py.counters import Registry
 from cyanite_py.engine import DriftConfig, Engine, EngineConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
-from cyanite_py.model import PointBatch, Resolution, SnapshotBatch
+from cyanite_py.model import PointBatch, Resolution, SnapshotBatch, Windows
 from cyanite_py.query import Reader
+from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 
 NOW = 1_700_000_000 - 1_700_000_000 % 3600
@@ -159,3 +160,21 @@ async def test_requests_are_counted_and_exported_for_prometheus(client: httpx.As
     assert 'cyanite_api_requests_total{route="/ping",status="200"} 1' in text
     assert 'cyanite_api_requests_total{route="other",status="404"} 1' in text
     assert "# TYPE cyanite_api_requests_total counter" in text
+
+
+class AwayStore(MemoryStore):
+    """A store whose backend has gone: every read fails as a real outage would."""
+
+    async def read(self, *args: object, **kwargs: object) -> dict[str, Windows]:
+        raise StoreUnavailable("connection refused")
+
+
+async def test_a_store_that_is_away_gives_503_not_500(world: World) -> None:
+    await world.ingest(("fine.x", 1, NOW), ("coarse.y", 1, NOW))
+    reader = Reader(AwayStore(MemoryStoreConfig(), world.registry), world.index, world.engine)
+    app = build_app(reader, world.registry)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://cyanite") as client:
+        response = await client.get("/metrics", params={"path": "*.*", "from": "-1h"})
+    assert response.status_code == 503
+    assert "connection refused" in response.json()["message"]

@@ -4,29 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import trio
 
-from cyanite_py.config import ConfigError
 from cyanite_py.sflow.decoder import SflowDecoder
 from tests.helpers import now, running_server, server_config
 from tests.sflow_vectors import BINS, pcap_udp_payloads
 
 SFLOW = {"type": "sflow", "host": "127.0.0.1", "port": 0}
-
-
-def _server_takes_sflow() -> bool:
-    try:
-        server_config(input=[SFLOW])
-    except ConfigError:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(
-    not _server_takes_sflow(),
-    reason="the server's configuration does not accept sflow inputs yet (cyanite_py/config.py)",
-)
 
 
 async def test_real_datagrams_read_back_over_http() -> None:

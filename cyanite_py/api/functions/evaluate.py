@@ -13,7 +13,6 @@ from cyanite_py.api.functions.series import InputError, RenderSeries
 from cyanite_py.api.target import Call, Node, Path
 from cyanite_py.index.base import Node as IndexNode
 from cyanite_py.model import Series
-from cyanite_py.store.base import StoreUnavailable
 
 
 class Source(Protocol):
@@ -73,10 +72,7 @@ async def fetch(pattern: str, ctx: Context) -> list[RenderSeries]:
     leaves = [node.path for node in await ctx.source.find(pattern) if node.leaf]
     if not leaves:
         return []
-    try:
-        fetched = await ctx.source.fetch(leaves, ctx.start, ctx.end)
-    except ExceptionGroup as group:
-        raise _unwrapped(group) from None
+    fetched = await ctx.source.fetch(leaves, ctx.start, ctx.end)
     results = []
     for series in fetched:
         rendered = RenderSeries.from_model(series, pattern, ctx.x_files_factor)
@@ -85,15 +81,6 @@ async def fetch(pattern: str, ctx: Context) -> list[RenderSeries]:
             rendered.values = rendered.values[1:]
         results.append(rendered)
     return results
-
-
-def _unwrapped(group: ExceptionGroup[Exception]) -> Exception:
-    """The store's own error out of the reader's task group, so the API can answer 503."""
-    away, _ = group.split(StoreUnavailable)
-    found: Exception = group if away is None else away
-    while isinstance(found, ExceptionGroup) and away is not None:
-        found = found.exceptions[0]
-    return found
 
 
 async def _bind(function: Function, call: Call, ctx: Context) -> list[object]:
