@@ -8,23 +8,10 @@ from typing import Any
 import pytest
 import trio
 
-from cyanite_py.config import Config, ConfigError
+from cyanite_py.config import Config
 from tests.helpers import Running, now, running_server, server_config
 
-
-def _wired() -> bool:
-    """Whether the configuration accepts the Elasticsearch index (drop once it always does)."""
-    try:
-        server_config(index={"type": "elasticsearch"})
-    except ConfigError:
-        return False
-    return True
-
-
-pytestmark = [
-    pytest.mark.elasticsearch,
-    pytest.mark.skipif(not _wired(), reason="index type elasticsearch not in cyanite_py.config"),
-]
+pytestmark = pytest.mark.elasticsearch
 
 
 def es_config(url: str, index: str) -> Config:

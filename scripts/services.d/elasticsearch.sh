@@ -128,9 +128,7 @@ elasticsearch_start() {
             "$ES_HOME/home" "$ELASTICSEARCH_PORT" "$((ELASTICSEARCH_PORT + 100))"
     ) >"$ES_LOG" 2>&1 </dev/null &
     echo $! >"$ES_PIDFILE"
-    # wait_port's own status can be non-zero after a successful wait: ask the port again.
-    wait_port 127.0.0.1 "$ELASTICSEARCH_PORT" 180 "$ES_PIDFILE" || true
-    if ! port_open 127.0.0.1 "$ELASTICSEARCH_PORT"; then
+    if ! wait_port 127.0.0.1 "$ELASTICSEARCH_PORT" 180 "$ES_PIDFILE"; then
         tail -n 40 "$ES_LOG" >&2
         die "elasticsearch: did not open port $ELASTICSEARCH_PORT (log: $ES_LOG)"
     fi
