@@ -14,6 +14,7 @@ import trio
 from cyanite_py import __version__
 from cyanite_py.config import Config, ConfigError, load_config
 from cyanite_py.server import Server
+from cyanite_py.store.cassandra import CassandraStoreConfig, schema_cql
 
 log = logging.getLogger("cyanite_py")
 
@@ -43,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", type=Path)
     check.set_defaults(command=_check_config)
+
+    schema = commands.add_parser("schema", help="print a backend's schema for operators")
+    schema.add_argument("backend", choices=["cassandra"])
+    schema.add_argument("--config", type=Path, help="take keyspace and replication from here")
+    schema.set_defaults(command=_schema)
     return parser
 
 
@@ -77,6 +83,14 @@ def _check_config(args: argparse.Namespace) -> int:
         return 2
     load_config(args.file)
     print(f"{args.file}: ok")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    store = load_config(args.config).store
+    if not isinstance(store, CassandraStoreConfig):
+        store = CassandraStoreConfig()
+    print(schema_cql(store.keyspace, store.replication_factor))
     return 0
 
 

@@ -83,3 +83,15 @@ def test_yaml_syntax_errors_are_reported(tmp_path: Path) -> None:
     broken.write_text("api: {port: [\n")
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(broken)
+
+
+def test_schema_prints_the_cassandra_schema_with_the_configured_keyspace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "cassandra.yaml"
+    config.write_text("store: {type: cassandra, keyspace: metrics_prod, replication_factor: 3}\n")
+    assert main(["schema", "cassandra", "--config", str(config)]) == 0
+    printed = capsys.readouterr().out
+    assert "CREATE KEYSPACE IF NOT EXISTS metrics_prod" in printed
+    assert "'replication_factor': 3" in printed
+    assert "TimeWindowCompactionStrategy" in printed
