@@ -57,7 +57,9 @@ async def test_bad_lines_are_counted_and_the_good_ones_flow() -> None:
 
 
 async def test_the_servers_own_counters_are_written_under_its_prefix() -> None:
-    async with running_server(server_config(reporter={"interval": 1, "prefix": "self.{host}"})) as s:
+    async with running_server(
+        server_config(reporter={"interval": 1, "prefix": "self.{host}"})
+    ) as s:
         await s.send_lines(f"some.metric 1 {now()}\n")
         with trio.fail_after(10):
             while True:
