@@ -17,9 +17,9 @@ import contextlib
 import logging
 import math
 import re
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import field
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import trio
 from cassandra import ConsistencyLevel, OperationTimedOut, ReadTimeout, WriteTimeout
@@ -47,7 +47,6 @@ from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 Consistency = Literal[
     "ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"
@@ -137,41 +136,69 @@ def _statements(cql: str) -> list[str]:
     return [part.strip() for part in cql.split(";") if part.strip()]
 
 
-class _Request:
-    """One request's pages, gathered in the driver's thread; the trio task wakes once."""
+Handler = Callable[[list[Any]], None]
+"""Takes the rows of one answered request, in the trio thread."""
+Request = tuple[Any, Sequence[Any], Handler]
+"""A statement (prepared or CQL text), its values, and what to do with its rows."""
 
-    __slots__ = ("_done", "_future", "_token", "error", "rows")
 
-    def __init__(self, future: ResponseFuture, token: trio.lowlevel.TrioToken) -> None:
-        self._future = future
-        self._token = token
-        self._done = trio.Event()
-        self.rows: list[Any] = []
-        self.error: BaseException | None = None
-        future.add_callbacks(self._page, self._fail)
+class _Calls:
+    """The requests of one store call, answered through the trio token.
 
-    def _page(self, rows: list[Any] | None) -> None:
-        if rows:
-            self.rows.extend(rows)
-        if self._future.has_more_pages:
-            self._future.start_fetching_next_page()
-        else:
-            self._wake()
+    The driver's thread gathers every page of a request, then hands the rows to
+    `_answered` in the trio thread, which frees an in-flight slot and passes them on; the
+    calling task sleeps only while every slot is taken, and for the last answers.
+    """
 
-    def _fail(self, error: BaseException) -> None:
-        self.error = error
-        self._wake()
+    def __init__(self, slots: trio.Semaphore) -> None:
+        self._slots = slots
+        self._token = trio.lowlevel.current_trio_token()
+        self._idle: trio.Event | None = None
+        self.pending = 0
+        self.error: Exception | None = None
 
-    def _wake(self) -> None:
+    def track(self, future: ResponseFuture, handle: Handler) -> None:
+        self.pending += 1
+        pages: list[Any] = []
+
+        def page(rows: list[Any] | None) -> None:
+            if rows:
+                pages.extend(rows)
+            if future.has_more_pages:
+                future.start_fetching_next_page()
+            else:
+                self._soon(handle, pages, None)
+
+        def fail(error: Exception) -> None:
+            self._soon(handle, pages, error)
+
+        future.add_callbacks(page, fail)
+
+    def _soon(self, handle: Handler, rows: list[Any], error: Exception | None) -> None:
         # An answer may arrive after the trio loop ended: nobody is waiting for it then.
         with contextlib.suppress(trio.RunFinishedError):
-            self._token.run_sync_soon(self._done.set)
+            self._token.run_sync_soon(self._answered, handle, rows, error)
 
-    async def result(self) -> list[Any]:
-        await self._done.wait()
-        if self.error is not None:
-            raise self.error
-        return self.rows
+    def _answered(self, handle: Handler, rows: list[Any], error: Exception | None) -> None:
+        self._slots.release()
+        self.pending -= 1
+        if error is None:
+            try:
+                handle(rows)
+            except Exception as failed:
+                error = failed
+        if error is not None and self.error is None:
+            self.error = error
+        if self._idle is not None and (self.pending == 0 or self.error is not None):
+            self._idle.set()
+
+    async def wait(self) -> None:
+        """Until every answer is in, or one failed."""
+        if self.pending and self.error is None:
+            self._idle = trio.Event()
+            await self._idle.wait()
+        else:
+            await trio.lowlevel.checkpoint()
 
 
 class _HostEvents(HostStateListener):  # type: ignore[misc]
@@ -267,39 +294,41 @@ class CassandraStore:
 
     async def write(self, batch: SnapshotBatch) -> None:
         conn = self._require()
-        count = len(batch) + len(batch.new_paths)
-
-        async def one(request: tuple[PreparedStatement, tuple[Any, ...]]) -> None:
-            await self._request(conn, request[0], request[1], "write")
-
-        await self._each(_write_requests(conn, batch), count, one, "write")
+        await self._send(conn, _write_requests(conn, batch), "write")
         self._written.inc(len(batch))
 
     async def read(
         self, paths: Sequence[str], resolution: Resolution, start: int, end: int
     ) -> dict[str, Windows]:
         conn = self._require()
-        assert conn.select_metric is not None
         select = conn.select_metric
+        assert select is not None
         found: dict[str, Windows] = {}
-        unique = list(dict.fromkeys(paths))
 
-        async def one(path: str) -> None:
-            values = (path, resolution.precision, resolution.period, start, end)
-            rows = await self._request(conn, select, values, "read")
-            if rows:
-                found[path] = Windows.from_rows(
-                    [(t, c, p.sum, p.min, p.max) for t, c, p in rows if p is not None]
-                )
+        def keep(path: str) -> Handler:
+            def handle(rows: list[Any]) -> None:
+                if rows:
+                    found[path] = Windows.from_rows(
+                        [(t, c, p.sum, p.min, p.max) for t, c, p in rows if p is not None]
+                    )
 
-        await self._each(unique, len(unique), one, "read")
+            return handle
+
+        requests = (
+            (select, (path, resolution.precision, resolution.period, start, end), keep(path))
+            for path in dict.fromkeys(paths)
+        )
+        await self._send(conn, requests, "read")
         return found
 
     async def load_paths(self) -> list[str]:
         conn = self._require()
         assert conn.select_paths is not None
-        rows = await self._guarded(conn, conn.select_paths, (), "read")
-        return sorted(row[0] for row in rows)
+        paths: list[str] = []
+        await self._send(
+            conn, [(conn.select_paths, (), lambda rows: paths.extend(r[0] for r in rows))], "read"
+        )
+        return sorted(paths)
 
     def _require(self) -> _Connection:
         if self._conn is None:
@@ -389,7 +418,7 @@ class CassandraStore:
     async def _apply_schema(self, conn: _Connection) -> None:
         cql = schema_cql(self.config.keyspace, self.config.replication_factor)
         for statement in _statements(cql):
-            await self._request(conn, statement, (), "schema")
+            await self._send_all(conn, [(statement, (), _ignore)], "schema")
 
     async def _shutdown(self) -> None:
         conn, self._conn = self._conn, None
@@ -398,51 +427,38 @@ class CassandraStore:
 
     # Requests
 
-    async def _request(
-        self, conn: _Connection, statement: Any, values: Sequence[Any], op: str
-    ) -> list[Any]:
-        """Send one statement within the in-flight bound and await all of its pages."""
-        profile = READ_PROFILE if op == "read" else EXEC_PROFILE_DEFAULT
-        async with self._in_flight:
-            future = conn.session.execute_async(statement, values, execution_profile=profile)
-            self._sent[op].inc()
-            return await _Request(future, trio.lowlevel.current_trio_token()).result()
-
-    async def _guarded(
-        self, conn: _Connection, statement: Any, values: Sequence[Any], op: str
-    ) -> list[Any]:
-        """`_request`, with driver errors counted and turned into `StoreUnavailable`."""
+    async def _send(self, conn: _Connection, requests: Iterable[Request], op: str) -> None:
+        """Send every request with at most `max_in_flight` awaiting answers (across calls);
+        stop at the first error and raise it as `StoreUnavailable`."""
         try:
-            return await self._request(conn, statement, values, op)
+            await self._send_all(conn, requests, op)
         except Exception as error:
             raise self._unavailable(error, op) from error
 
-    async def _each(
-        self,
-        items: Iterable[T],
-        count: int,
-        action: Callable[[T], Awaitable[None]],
-        op: str,
-    ) -> None:
-        """Run `action` on every item with at most `max_in_flight` at once; stop at the first
-        error and raise it as `StoreUnavailable`."""
-        iterator = iter(items)
-        failure: list[Exception] = []
-
-        async def worker(cancel: trio.CancelScope) -> None:
-            for item in iterator:
-                try:
-                    await action(item)
-                except Exception as error:
-                    failure.append(error)
-                    cancel.cancel()
-                    return
-
-        async with trio.open_nursery() as nursery:
-            for _ in range(min(count, self.config.max_in_flight)):
-                nursery.start_soon(worker, nursery.cancel_scope)
-        if failure:
-            raise self._unavailable(failure[0], op) from failure[0]
+    async def _send_all(self, conn: _Connection, requests: Iterable[Request], op: str) -> None:
+        slots = self._in_flight
+        calls = _Calls(slots)
+        profile = READ_PROFILE if op == "read" else EXEC_PROFILE_DEFAULT
+        execute = conn.session.execute_async
+        sent = self._sent[op]
+        for statement, values, handle in requests:
+            try:
+                slots.acquire_nowait()
+            except trio.WouldBlock:
+                await slots.acquire()
+            if calls.error is not None:
+                slots.release()
+                break
+            try:
+                future = execute(statement, values, execution_profile=profile)
+            except BaseException:
+                slots.release()
+                raise
+            sent.inc()
+            calls.track(future, handle)
+        await calls.wait()
+        if calls.error is not None:
+            raise calls.error
 
     def _unavailable(self, error: Exception, op: str) -> StoreUnavailable:
         kind = type(error).__name__
@@ -457,9 +473,11 @@ class CassandraStore:
         return StoreUnavailable(f"cassandra {op} failed: {kind}: {error}")
 
 
-def _write_requests(
-    conn: _Connection, batch: SnapshotBatch
-) -> Iterator[tuple[PreparedStatement, tuple[Any, ...]]]:
+def _ignore(rows: list[Any]) -> None:
+    """The answer to a statement that returns no rows."""
+
+
+def _write_requests(conn: _Connection, batch: SnapshotBatch) -> Iterator[Request]:
     """One insert per snapshot, then one per new path."""
     insert, insert_path = conn.insert_metric, conn.insert_path
     assert insert is not None and insert_path is not None
@@ -476,6 +494,6 @@ def _write_requests(
     ):
         mean = total / count if count else math.nan
         point = (high, mean, low, total)
-        yield insert, (path, precision, period, t, point, count, min(period, MAX_TTL))
+        yield insert, (path, precision, period, t, point, count, min(period, MAX_TTL)), _ignore
     for path in batch.new_paths:
-        yield insert_path, (path,)
+        yield insert_path, (path,), _ignore
