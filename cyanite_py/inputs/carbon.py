@@ -107,16 +107,8 @@ class CarbonInput:
     ) -> None:
         counters = self._udp
         async for datagram in receive_datagrams(self.config.host, port, task_status):
-            counters.connections.inc()
-            counters.bytes.inc(len(datagram))
-            batch = parse_chunk(
-                datagram, int(time.time()), self.config.max_line_length, counters.reject
+            counters.datagram(len(datagram))
+            now = int(time.time())
+            counters.offer(
+                self._send, parse_chunk(datagram, now, self.config.max_line_length, counters.reject)
             )
-            if not len(batch):
-                continue
-            try:
-                self._send.send_nowait(batch)
-            except trio.WouldBlock:
-                counters.dropped.inc(len(batch))
-            else:
-                counters.points.inc(len(batch))

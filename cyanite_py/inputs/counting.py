@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import trio
+
 from cyanite_py.counters import Counter, Registry
+from cyanite_py.model import PointBatch
 
 
 class InputCounters:
@@ -32,3 +35,19 @@ class InputCounters:
                 reason=reason,
             )
         counter.inc(count)
+
+    def datagram(self, size: int) -> None:
+        """Count one datagram of `size` bytes."""
+        self.connections.inc()
+        self.bytes.inc(size)
+
+    def offer(self, send: trio.MemorySendChannel[PointBatch], batch: PointBatch) -> None:
+        """Hand `batch` on without waiting (UDP cannot push back); count it kept or dropped."""
+        if not len(batch):
+            return
+        try:
+            send.send_nowait(batch)
+        except trio.WouldBlock:
+            self.dropped.inc(len(batch))
+        else:
+            self.points.inc(len(batch))

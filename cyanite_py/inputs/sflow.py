@@ -73,17 +73,9 @@ class SflowInput:
     def _receive(self, datagram: bytes) -> None:
         """Decode one datagram and hand its batch on, counting what happens to it."""
         counters = self._counters
-        counters.connections.inc()
-        counters.bytes.inc(len(datagram))
+        counters.datagram(len(datagram))
         batch, samples, problem = self._decoder.decode(datagram, int(self._clock()))
         if problem is not None:
             counters.reject(problem)
         self._samples.inc(samples)
-        if not len(batch):
-            return
-        try:
-            self._send.send_nowait(batch)
-        except trio.WouldBlock:
-            counters.dropped.inc(len(batch))
-        else:
-            counters.points.inc(len(batch))
+        counters.offer(self._send, batch)
