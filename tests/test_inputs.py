@@ -10,7 +10,7 @@ import trio
 
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
-from cyanite_py.inputs.pickle import PickleInput, PickleInputConfig
+from cyanite_py.inputs.pickle import PickleInput, PickleInputConfig, points_from_items
 from cyanite_py.model import PointBatch
 
 
@@ -131,3 +131,11 @@ async def test_an_oversized_pickle_closes_only_its_connection(nursery: trio.Nurs
         await stream.send_all(frame(pickle.dumps([("ok", (1, 1))])))
     assert (await collect(receive, 1)).paths == ["ok"]
     assert registry.value("input_rejected", input="pickle_0", reason="too_large") == 1
+
+
+def test_pickled_paths_with_whitespace_or_empty_are_rejected_even_in_bulk() -> None:
+    reasons: list[str] = []
+    items = [("ok.a", (1, 1.0)), ("has space", (1, 2.0)), ("", (1, 3.0)), ("ok.b", (-1, 4.0))]
+    batch = points_from_items(items, 99, lambda reason, count: reasons.append(reason))
+    assert list(zip(batch.paths, batch.times, strict=True)) == [("ok.a", 1), ("ok.b", 99)]
+    assert reasons == ["path", "path"]

@@ -46,11 +46,11 @@ def _parse_fast(lines: list[str], now: int, reject: Reject) -> PointBatch:
     times = list(map(int, map(float, raw_times)))
     batch = PointBatch(list(paths), values, times)
     if -1 in times or any(map(math.isnan, values)) or min(times) < 0:
-        return _clean(batch, now, reject)
+        return clean(batch, now, reject)
     return batch
 
 
-def _clean(batch: PointBatch, now: int, reject: Reject) -> PointBatch:
+def clean(batch: PointBatch, now: int, reject: Reject) -> PointBatch:
     """Drop NaN values and bad timestamps, and put now for a timestamp of -1."""
     clean = PointBatch()
     for path, value, timestamp in zip(batch.paths, batch.values, batch.times, strict=True):
@@ -98,4 +98,4 @@ def _parse_slow(chunk: bytes, now: int, max_line_length: int, reject: Reject) ->
         batch.paths.append(path)
         batch.values.append(value)
         batch.times.append(timestamp)
-    return _clean(batch, now, reject)
+    return clean(batch, now, reject)

@@ -22,6 +22,7 @@ import trio
 
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.counting import InputCounters
+from cyanite_py.inputs.lines import Reject, clean
 from cyanite_py.model import PointBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import settings
@@ -50,7 +51,7 @@ def loads_plain(payload: bytes) -> Any:
     return _PlainUnpickler(io.BytesIO(payload), encoding="utf-8").load()
 
 
-def points_from_items(items: Any, now: int, reject: Any) -> PointBatch:
+def points_from_items(items: Any, now: int, reject: Reject) -> PointBatch:
     """Points from a list of `(path, (timestamp, value))`; bad items go to `reject`."""
     if not isinstance(items, list | tuple):
         reject("not_a_list", 1)
@@ -60,16 +61,23 @@ def points_from_items(items: Any, now: int, reject: Any) -> PointBatch:
         raw_times, raw_values = zip(*pairs, strict=True)
         values = list(map(float, raw_values))
         times = list(map(int, map(float, raw_times)))
-        if all(type(path) is str for path in paths) and min(times) >= 0:
-            batch = PointBatch(list(paths), values, times)
-            if not any(map(math.isnan, values)):
-                return batch
+        if _plain_paths(paths) and min(times) >= 0 and not any(map(math.isnan, values)):
+            return PointBatch(list(paths), values, times)
     except (TypeError, ValueError, OverflowError):
         pass
     return _points_one_by_one(items, now, reject)
 
 
-def _points_one_by_one(items: list[Any] | tuple[Any, ...], now: int, reject: Any) -> PointBatch:
+def _plain_paths(paths: tuple[Any, ...]) -> bool:
+    """Whether every path is a non-empty string without whitespace, checked at C speed."""
+    return (
+        all(type(path) is str for path in paths)
+        and all(paths)
+        and len(" ".join(paths).split()) == len(paths)
+    )
+
+
+def _points_one_by_one(items: list[Any] | tuple[Any, ...], now: int, reject: Reject) -> PointBatch:
     batch = PointBatch()
     for item in items:
         try:
@@ -85,21 +93,13 @@ def _points_one_by_one(items: list[Any] | tuple[Any, ...], now: int, reject: Any
             except UnicodeDecodeError:
                 reject("encoding", 1)
                 continue
-        if not isinstance(path, str) or not path or any(c.isspace() for c in path):
+        if not _plain_paths((path,)):
             reject("path", 1)
-            continue
-        if value != value:
-            reject("nan", 1)
-            continue
-        if timestamp == -1:
-            timestamp = now
-        elif timestamp < 0:
-            reject("timestamp", 1)
             continue
         batch.paths.append(path)
         batch.values.append(value)
         batch.times.append(timestamp)
-    return batch
+    return clean(batch, now, reject)
 
 
 class PickleInput:
