@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cassandra.cluster import Cluster, Session
+from cassandra.cluster import Cluster, NoHostAvailable, Session
 from cassandra.policies import ConstantReconnectionPolicy
 
 from cyanite_py.store.cassandra import CassandraStoreConfig
@@ -105,4 +106,13 @@ def cassandra_keyspace(cassandra_session: Session) -> Iterator[str]:
         " {'class': 'SimpleStrategy', 'replication_factor': 1}"
     )
     yield name
-    cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
+    # After a test that restarted the node, this session may still be reconnecting.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            cassandra_session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
+            return
+        except NoHostAvailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
