@@ -95,3 +95,15 @@ def test_well_formed_lines_round_trip(rows: list[tuple[str, float, int]]) -> Non
     points, rejected = parse(chunk, limit=10_000)
     assert points == rows
     assert not rejected
+
+
+def test_unusual_whitespace_inside_a_path_is_never_accepted() -> None:
+    points, rejected = parse("a\x0bb 1 1\nc\u2028d 2 2\ngood 3 3\n".encode())
+    assert points == [("good", 3.0, 3)]
+    assert rejected == {"fields": 2}
+
+
+def test_blank_lines_and_a_missing_final_newline_in_canonical_chunks() -> None:
+    points, rejected = parse(b"a 1 1\n\nb 2 2")
+    assert points == [("a", 1.0, 1), ("b", 2.0, 2)]
+    assert not rejected

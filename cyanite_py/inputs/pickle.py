@@ -22,7 +22,7 @@ import trio
 
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.counting import InputCounters
-from cyanite_py.inputs.lines import Reject, clean
+from cyanite_py.inputs.lines import Reject, clean, plain_paths
 from cyanite_py.model import PointBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import settings
@@ -69,12 +69,8 @@ def points_from_items(items: Any, now: int, reject: Reject) -> PointBatch:
 
 
 def _plain_paths(paths: tuple[Any, ...]) -> bool:
-    """Whether every path is a non-empty string without whitespace, checked at C speed."""
-    return (
-        all(type(path) is str for path in paths)
-        and all(paths)
-        and len(" ".join(paths).split()) == len(paths)
-    )
+    """Whether every path is a string, non-empty and free of whitespace."""
+    return all(type(path) is str for path in paths) and plain_paths(paths)
 
 
 def _points_one_by_one(items: list[Any] | tuple[Any, ...], now: int, reject: Reject) -> PointBatch:
