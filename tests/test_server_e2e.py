@@ -13,8 +13,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import httpx
+import numpy as np
 import trio
 
+from cyanite_py.store.blocks import RECORD
 from tests.helpers import now, running_server, server_config
 
 
@@ -110,8 +112,9 @@ def test_sigterm_flushes_every_open_window_and_exits_zero(tmp_path: Path) -> Non
     assert process.wait(timeout=30) == 0
 
     with sqlite3.connect(database) as db:
-        stored = db.execute("SELECT count(*), sum(sum) FROM snapshot").fetchone()
-    assert stored == (1000, sum(range(1000)))
+        blocks = [data for (data,) in db.execute("SELECT data FROM block")]
+    stored = np.frombuffer(b"".join(blocks), dtype=RECORD)
+    assert (len(stored), stored["sum"].sum()) == (1000, sum(range(1000)))
 
 
 def _wait_for_ports(stderr: Iterable[str]) -> dict[str, int]:

@@ -14,6 +14,7 @@ import trio.testing
 from cyanite_py.counters import Registry
 from cyanite_py.model import SnapshotBatch, Windows
 from cyanite_py.store.base import StoreUnavailable
+from cyanite_py.store.blocks import BLOCK_WINDOWS
 from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
 from tests.store_contract import (
     BASE,
@@ -100,7 +101,7 @@ async def test_persists_across_close_and_reopen(tmp_path: Path) -> None:
         nursery.cancel_scope.cancel()
 
 
-async def test_expiry_removes_windows_older_than_their_period(
+async def test_windows_past_their_period_are_hidden_then_their_blocks_removed(
     tmp_path: Path, nursery: trio.Nursery
 ) -> None:
     clock = FakeClock(NOW)
@@ -110,33 +111,43 @@ async def test_expiry_removes_windows_older_than_their_period(
     old = BASE - FINE.period
     await store.write(
         batch(
+            snap("x", old - 10),
             snap("x", old),
-            snap("x", old + 10),
             snap("x", old, resolution=COARSE),
             snap("y", old + 20),
         )
     )
-    clock.now = BASE + 10
-    assert await store.expire() == 1
-    assert (await read_one(store, "x", start=0)).times.tolist() == [old + 10]
+    clock.now = BASE
+    assert (await read_one(store, "x", start=0)).times.tolist() == [old]
     assert (await read_one(store, "x", COARSE, start=0)).times.tolist() == [old]
     assert (await read_one(store, "y", start=0)).times.tolist() == [old + 20]
-    assert registry.value("store_snapshots_expired", store="sqlite") == 1
+    assert await store.expire() == 0
+
+    clock.now = BASE + BLOCK_WINDOWS * FINE.precision + 20
+    assert await store.expire() >= 2
+    assert len(await read_one(store, "x", start=0)) == 0
+    assert (await read_one(store, "x", COARSE, start=0)).times.tolist() == [old]
+    assert registry.value("store_blocks_expired", store="sqlite") >= 2
+    database = sqlite3.connect(config_at(tmp_path).path)
+    assert database.execute("SELECT count(*) FROM block WHERE precision = 10").fetchone() == (0,)
+    database.close()
 
 
 async def test_expiry_runs_periodically(tmp_path: Path, mock_clock: trio.testing.MockClock) -> None:
     """Trio's clock is moved by hand: an autojumping clock would also jump while a
     worker thread runs, and time out the wait below."""
     clock = FakeClock(NOW)
-    store = SqliteStore(config_at(tmp_path, expire_interval=60), Registry(), clock=clock)
+    registry = Registry()
+    store = SqliteStore(config_at(tmp_path, expire_interval=60), registry, clock=clock)
     async with trio.open_nursery() as nursery:
         await nursery.start(store.run)
         await store.write(batch(snap("e", BASE - FINE.period)))
-        clock.now = BASE + 1
+        clock.now = BASE + BLOCK_WINDOWS * FINE.precision + 1
         mock_clock.jump(61)
         deadline = time.monotonic() + 10
-        while len(await read_one(store, "e", start=0)):
+        while not registry.value("store_blocks_expired", store="sqlite"):
             assert time.monotonic() < deadline
+            await trio.sleep(0)
         nursery.cancel_scope.cancel()
 
 

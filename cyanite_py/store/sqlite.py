@@ -1,14 +1,17 @@
 """The embedded default store: one SQLite file in WAL mode, nothing else to install.
 
-Schema: `path` (id, unique name) and `snapshot` keyed by (path_id, precision, time)
-WITHOUT ROWID, so one path's windows at one resolution sit together in time order and a
-read is one range scan. `resolution` records each (precision, period) ever written, so
-expiry can seek per path instead of scanning the table.
+Schema: `path` (id, unique name) and `block` keyed by (path_id, precision, start)
+WITHOUT ROWID, each row packing up to 64 consecutive windows of one path (see
+`cyanite_py.store.blocks`), so one path's windows at one resolution sit together in time
+order, a read is one range scan over few rows, and a batch of history is written as
+few rows. Pages are 16 KiB so a full block stays inside its page. `resolution` records
+each (precision, period) ever written, so expiry can seek per path instead of scanning.
 
 A rewritten window MERGES into the stored one (counts and sums added, min and max
 combined) instead of replacing it: after a restart the engine opens a fresh window that
 may hold only a late point for a time already stored, and replacing would overwrite a
-complete snapshot with that partial one.
+complete snapshot with that partial one. Writes append records to their block; reads
+fold records of the same time together.
 
 All writes (and expiry) go through one connection, one at a time, on a worker thread,
 one transaction per batch. Reads use their own connections, which in WAL mode never wait
@@ -19,15 +22,13 @@ therefore one server process owns one database file.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import numpy as np
 import trio
 from pydantic import PositiveInt
 
@@ -36,43 +37,39 @@ from cyanite_py.model import Resolution, SnapshotBatch, Windows
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
+from cyanite_py.store.blocks import BLOCK_WINDOWS, block_start, pack, unpack
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-FloatTable = np.ndarray[tuple[int, int], np.dtype[np.float64]]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS path (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS resolution (
     precision INTEGER NOT NULL, period INTEGER NOT NULL, PRIMARY KEY (precision, period)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS snapshot (
+CREATE TABLE IF NOT EXISTS block (
     path_id INTEGER NOT NULL,
     precision INTEGER NOT NULL,
-    time INTEGER NOT NULL,
+    start INTEGER NOT NULL,
     period INTEGER NOT NULL,
-    "count" INTEGER NOT NULL,
-    "sum" REAL NOT NULL,
-    "min" REAL NOT NULL,
-    "max" REAL NOT NULL,
-    PRIMARY KEY (path_id, precision, time)
+    data BLOB NOT NULL,
+    PRIMARY KEY (path_id, precision, start)
 ) WITHOUT ROWID;
 """
 
-UPSERT = """
-INSERT INTO snapshot (path_id, precision, time, period, "count", "sum", "min", "max")
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (path_id, precision, time) DO UPDATE SET
+PAGE_SIZE = 16384
+
+APPEND = """
+INSERT INTO block (path_id, precision, start, period, data) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (path_id, precision, start) DO UPDATE SET
     period = excluded.period,
-    "count" = "count" + excluded."count",
-    "sum" = "sum" + excluded."sum",
-    "min" = min("min", excluded."min"),
-    "max" = max("max", excluded."max")
+    data = CAST(data || excluded.data AS BLOB)
 """
 
-EXPIRE = """
-DELETE FROM snapshot
-WHERE path_id = ? AND precision = ? AND time < ? AND time < ? - period
+EXPIRE = f"""
+DELETE FROM block
+WHERE path_id = ? AND precision = ? AND start < ?
+    AND start + precision * {BLOCK_WINDOWS} <= ? - period
 """
 
 MAX_PARAMETERS = 500
@@ -122,7 +119,7 @@ class SqliteStore:
             "store_snapshots_written", "Snapshots persisted by the store", store="sqlite"
         )
         self._expired = registry.counter(
-            "store_snapshots_expired", "Windows removed after their period", store="sqlite"
+            "store_blocks_expired", "Blocks of windows removed after their period", store="sqlite"
         )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -161,16 +158,17 @@ class SqliteStore:
         if not names:
             await trio.lowlevel.checkpoint()
             return {}
-        table = await self._on_reader(
-            "read", _read_sync, list(names), resolution.precision, start, end
+        oldest_kept = int(self._clock()) - resolution.period
+        found = await self._on_reader(
+            "read", _read_sync, list(names), resolution.precision, max(start, oldest_kept), end
         )
-        return {names[path_id]: windows for path_id, windows in _group(table)}
+        return {names[path_id]: windows for path_id, windows in found.items()}
 
     async def load_paths(self) -> list[str]:
         return await self._on_reader("load_paths", _load_paths_sync)
 
     async def expire(self) -> int:
-        """Remove windows that started more than their period ago; return how many."""
+        """Remove blocks whose windows all started more than their period ago; return how many."""
         now = int(self._clock())
         shortest: dict[int, int] = {}
         for precision, period in self._resolutions:
@@ -192,6 +190,7 @@ class SqliteStore:
             Path(self.config.path).parent.mkdir(parents=True, exist_ok=True)
             writer = self._connect()
             opened.append(writer)
+            writer.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             writer.execute("PRAGMA journal_mode = WAL")
             writer.executescript(SCHEMA)
             self._ids = dict(writer.execute("SELECT name, id FROM path"))
@@ -253,20 +252,7 @@ class SqliteStore:
             connection.executemany(
                 "INSERT OR IGNORE INTO resolution (precision, period) VALUES (?, ?)", resolutions
             )
-            connection.executemany(
-                UPSERT,
-                zip(
-                    path_ids,
-                    batch.precisions,
-                    batch.times,
-                    batch.periods,
-                    batch.counts,
-                    batch.sums,
-                    batch.mins,
-                    batch.maxs,
-                    strict=True,
-                ),
-            )
+            connection.executemany(APPEND, pack(batch, path_ids))
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
@@ -309,46 +295,28 @@ class SqliteStore:
 
 def _read_sync(
     connection: sqlite3.Connection, ids: list[int], precision: int, start: int, end: int
-) -> FloatTable:
-    """`(path_id, time, count, sum, min, max)` rows, each path's together in time order.
+) -> dict[int, Windows]:
+    """Each path's windows with `start <= time < end`, from the blocks that may hold them.
 
-    Rows become arrays chunk by chunk, so a read of many paths never holds them all as
-    Python tuples; one transaction makes every chunk see the same batches.
+    One transaction makes every chunk of paths see the same batches.
     """
-    tables = [np.empty((0, 6))]
+    found: dict[int, list[bytes]] = {}
+    first_block = block_start(start, precision)
     connection.execute("BEGIN")
     try:
         for first in range(0, len(ids), MAX_PARAMETERS):
             chunk = ids[first : first + MAX_PARAMETERS]
             rows = connection.execute(
-                'SELECT path_id, time, "count", "sum", "min", "max" FROM snapshot'
+                "SELECT path_id, data FROM block"
                 f" WHERE path_id IN ({','.join('?' * len(chunk))})"
-                " AND precision = ? AND time >= ? AND time < ? ORDER BY path_id, time",
-                (*chunk, precision, start, end),
-            ).fetchall()
-            tables.append(np.array(rows, dtype=np.float64).reshape(-1, 6))
+                " AND precision = ? AND start >= ? AND start < ? ORDER BY path_id, start",
+                (*chunk, precision, first_block, end),
+            )
+            for path_id, data in rows:
+                found.setdefault(path_id, []).append(data)
     finally:
         connection.execute("COMMIT")
-    return np.concatenate(tables)
-
-
-def _group(table: FloatTable) -> Iterable[tuple[int, Windows]]:
-    """Split rows into one `Windows` per path id."""
-    if not len(table):
-        return
-    columns = table.T.copy()
-    bounds = [0, *(np.flatnonzero(np.diff(columns[0])) + 1).tolist(), len(table)]
-    for a, b in itertools.pairwise(bounds):
-        yield (
-            int(columns[0, a]),
-            Windows(
-                times=columns[1, a:b].astype(np.int64),
-                counts=columns[2, a:b],
-                sums=columns[3, a:b],
-                mins=columns[4, a:b],
-                maxs=columns[5, a:b],
-            ),
-        )
+    return {path_id: unpack(blocks, start, end) for path_id, blocks in found.items()}
 
 
 def _load_paths_sync(connection: sqlite3.Connection) -> list[str]:
@@ -358,7 +326,7 @@ def _load_paths_sync(connection: sqlite3.Connection) -> list[str]:
 def _expire_sync(
     connection: sqlite3.Connection, ids: list[int], shortest: dict[int, int], now: int
 ) -> int:
-    """Delete expired windows of these paths, seeking per (path, precision)."""
+    """Delete blocks whose every window has expired, seeking per (path, precision)."""
     connection.execute("BEGIN IMMEDIATE")
     try:
         removed = 0

@@ -1,0 +1,98 @@
+"""Windows packed into blocks: one row holds up to `BLOCK_WINDOWS` windows of one path.
+
+A store that keeps a row per window pays per row on every write and every read; packing
+a path's consecutive windows into one little-endian record array per block cuts the rows
+by up to `BLOCK_WINDOWS`, and a read turns blocks back into columns with one
+`np.frombuffer`. A block grows by appending records, so a rewritten window may appear
+twice in it: `unpack` merges records of the same time (counts and sums added, min and max
+combined), which is how a late point after a restart joins its stored window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from cyanite_py.model import SnapshotBatch, Windows
+
+BLOCK_WINDOWS = 64
+RECORD = np.dtype(
+    [("time", "<i8"), ("count", "<f8"), ("sum", "<f8"), ("min", "<f8"), ("max", "<f8")]
+)
+
+BlockRow = tuple[int, int, int, int, bytes]
+"""`(path_id, precision, block start, period, records)`."""
+
+
+def block_start(time: int, precision: int) -> int:
+    """The start of the block holding the window that starts at `time`."""
+    span = precision * BLOCK_WINDOWS
+    return time - time % span
+
+
+def pack(batch: SnapshotBatch, path_ids: Sequence[int]) -> list[BlockRow]:
+    """One row per (path, precision, block) touched by the batch, records in time order."""
+    if not len(batch):
+        return []
+    ids = np.asarray(path_ids, dtype=np.int64)
+    precisions = np.asarray(batch.precisions, dtype=np.int64)
+    times = np.asarray(batch.times, dtype=np.int64)
+    starts = times - times % (precisions * BLOCK_WINDOWS)
+    order = np.lexsort((times, starts, precisions, ids))
+    records = np.empty(len(order), dtype=RECORD)
+    records["time"] = times[order]
+    records["count"] = np.asarray(batch.counts, dtype=np.float64)[order]
+    records["sum"] = np.asarray(batch.sums, dtype=np.float64)[order]
+    records["min"] = np.asarray(batch.mins, dtype=np.float64)[order]
+    records["max"] = np.asarray(batch.maxs, dtype=np.float64)[order]
+    ids, precisions, starts = ids[order], precisions[order], starts[order]
+    periods = np.asarray(batch.periods, dtype=np.int64)[order]
+    change = np.ones(len(order), dtype=bool)
+    change[1:] = (ids[1:] != ids[:-1]) | (precisions[1:] != precisions[:-1])
+    change[1:] |= starts[1:] != starts[:-1]
+    heads = np.flatnonzero(change)
+    bounds = (np.append(heads, len(order)) * RECORD.itemsize).tolist()
+    data = records.tobytes()
+    return [
+        (path_id, precision, start, period, data[bounds[i] : bounds[i + 1]])
+        for i, (path_id, precision, start, period) in enumerate(
+            zip(
+                ids[heads].tolist(),
+                precisions[heads].tolist(),
+                starts[heads].tolist(),
+                periods[heads].tolist(),
+                strict=True,
+            )
+        )
+    ]
+
+
+def unpack(blocks: Sequence[bytes], start: int, end: int) -> Windows:
+    """The windows with `start <= time < end` in these blocks, merged and in time order."""
+    records = np.frombuffer(b"".join(blocks), dtype=RECORD)
+    records = records[(records["time"] >= start) & (records["time"] < end)]
+    records = records[np.argsort(records["time"], kind="stable")]
+    times = records["time"]
+    if len(times) > 1 and not (times[1:] != times[:-1]).all():
+        return _merged(records)
+    return Windows(
+        times=times.copy(),
+        counts=records["count"].copy(),
+        sums=records["sum"].copy(),
+        mins=records["min"].copy(),
+        maxs=records["max"].copy(),
+    )
+
+
+def _merged(records: np.ndarray) -> Windows:
+    """Records sorted by time, with repeated times folded into one window each."""
+    times = records["time"]
+    heads = np.flatnonzero(np.append(True, times[1:] != times[:-1]))
+    return Windows(
+        times=times[heads].copy(),
+        counts=np.add.reduceat(records["count"], heads),
+        sums=np.add.reduceat(records["sum"], heads),
+        mins=np.minimum.reduceat(records["min"], heads),
+        maxs=np.maximum.reduceat(records["max"], heads),
+    )
