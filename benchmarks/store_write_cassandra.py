@@ -64,7 +64,8 @@ def drop_keyspace(config: CassandraStoreConfig) -> None:
         cluster.shutdown()
 
 
-async def bench(config: CassandraStoreConfig, paths_count: int, batches: int) -> None:
+async def bench(config: CassandraStoreConfig, paths_count: int, batches: int) -> bool:
+    """Run and print the figures; False when Cassandra cannot be reached."""
     now = int(time.time())
     base = now - now % 3600 - 3600 * 2
     paths = [f"bench.host{i // 100:03d}.metric{i % 100:02d}" for i in range(paths_count)]
@@ -73,7 +74,9 @@ async def bench(config: CassandraStoreConfig, paths_count: int, batches: int) ->
         store = CassandraStore(config, registry)
         await nursery.start(store.run)
         if not store.connected:
-            sys.exit(f"cannot reach Cassandra at {config.cluster} port {config.port}")
+            print(f"cannot reach Cassandra at {config.cluster} port {config.port}", file=sys.stderr)
+            nursery.cancel_scope.cancel()
+            return False
         try:
             rate = await write_all(store, paths, batches, base)
             started = time.perf_counter()
@@ -91,6 +94,7 @@ async def bench(config: CassandraStoreConfig, paths_count: int, batches: int) ->
     print(f"  read back : {read:,.0f} paths/s ({batches} windows each)")
     print(f"  requests  : {registry.total('store_cassandra_statements')} statements sent")
     print(f"  rerun     : .venv/bin/python {' '.join(sys.argv)}")
+    return True
 
 
 def main() -> None:
@@ -107,7 +111,8 @@ def main() -> None:
         keyspace=KEYSPACE,
         max_in_flight=args.max_in_flight,
     )
-    trio.run(bench, config, args.paths, args.batches)
+    if not trio.run(bench, config, args.paths, args.batches):
+        sys.exit(1)
 
 
 if __name__ == "__main__":
