@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 import trio
+import trio.testing
 
 from cyanite_py.counters import Registry
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
+from cyanite_py.store.base import StoreUnavailable
 from tests.index_contract import IndexContract
 
 
@@ -21,3 +23,27 @@ async def index(nursery: trio.Nursery) -> AsyncIterator[MemoryIndex]:
 
 class TestMemoryIndex(IndexContract):
     pass
+
+
+async def test_a_store_away_at_start_delays_the_rebuild_not_the_start(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    attempts = 0
+
+    async def load_paths() -> list[str]:
+        nonlocal attempts
+        attempts += 1
+        if attempts < 3:
+            raise StoreUnavailable("connection refused")
+        return ["kept.a", "kept.b"]
+
+    registry = Registry()
+    index = MemoryIndex(MemoryIndexConfig(), registry, load_paths)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(index.run)
+        assert await index.find("kept.*") == []
+        index.add(["new.one"])
+        await trio.sleep(10)
+        assert [node.path for node in await index.find("*.*")] == ["kept.a", "kept.b", "new.one"]
+        assert registry.value("index_rebuild_failures") == 2
+        nursery.cancel_scope.cancel()

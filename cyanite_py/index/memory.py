@@ -15,7 +15,9 @@ import trio
 from cyanite_py.counters import Registry
 from cyanite_py.index.base import Node, PathLoader
 from cyanite_py.index.glob import compile_pattern
+from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import settings
+from cyanite_py.store.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +51,35 @@ class MemoryIndex:
         self._load_paths = load_paths
         self._leaves = 0
         self._added = registry.counter("index_paths_added", "paths added to the index")
+        self._rebuild_failures = registry.counter(
+            "index_rebuild_failures", "attempts to load paths from a store that was away"
+        )
+        self._log = RateLimitedLog(log, interval=60)
         registry.gauge("index_paths", "leaf paths in the index", lambda: float(self._leaves))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        if self._load_paths is not None:
-            paths = await self._load_paths()
-            self.add(paths)
-            log.info("index rebuilt with %d paths from the store", len(paths))
+        """Rebuild from the store before reporting ready; if the store is away, report
+        ready anyway (points keep flowing in) and keep retrying the rebuild."""
+        if self._load_paths is None or await self._rebuild(self._load_paths):
+            task_status.started()
+            await trio.sleep_forever()
         task_status.started()
+        delay = 1.0
+        while not await self._rebuild(self._load_paths):
+            await trio.sleep(delay)
+            delay = min(delay * 2, 60.0)
         await trio.sleep_forever()
+
+    async def _rebuild(self, load_paths: PathLoader) -> bool:
+        try:
+            paths = await load_paths()
+        except StoreUnavailable as error:
+            self._rebuild_failures.inc()
+            self._log.warning("rebuild", "index not yet rebuilt from the store: %s", error)
+            return False
+        self.add(paths)
+        log.info("index rebuilt with %d paths from the store", len(paths))
+        return True
 
     def add(self, paths: Sequence[str]) -> None:
         root = self._root

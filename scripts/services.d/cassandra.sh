@@ -213,9 +213,7 @@ cassandra_start() {
     echo "=== start $(date -u +%FT%TZ)" >>"$CASSANDRA_LOG"
     (cd "$CASSANDRA_HOME" && exec setsid "$java" "${args[@]}" >>"$CASSANDRA_LOG" 2>&1 </dev/null {lock}>&-) &
     echo $! >"$CASSANDRA_PIDFILE"
-    # wait_port's status is not trusted alone: the port answering is what counts.
-    wait_port 127.0.0.1 "$CASSANDRA_PORT" "$CASSANDRA_START_TIMEOUT" "$CASSANDRA_PIDFILE" || true
-    if ! port_open 127.0.0.1 "$CASSANDRA_PORT"; then
+    if ! wait_port 127.0.0.1 "$CASSANDRA_PORT" "$CASSANDRA_START_TIMEOUT" "$CASSANDRA_PIDFILE"; then
         say "cassandra: did not open 127.0.0.1:$CASSANDRA_PORT; last lines of $CASSANDRA_LOG:"
         tail -n 40 "$CASSANDRA_LOG" >&2
         stop_pid "$CASSANDRA_PIDFILE" cassandra
