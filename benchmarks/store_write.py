@@ -61,7 +61,7 @@ async def write_all(store: SqliteStore, paths: list[str], windows: int, base: in
 
 async def bench(directory: Path, paths_count: int, windows: int) -> None:
     now = int(time.time())
-    base = now - now % 3600 - 3600 * 24
+    base = now - now % 3600 - 3600
     paths = [f"bench.host{i // 100:03d}.metric{i % 100:02d}" for i in range(paths_count)]
     config = SqliteStoreConfig(path=str(directory / "bench.db"))  # type: ignore[call-arg]
     async with trio.open_nursery() as nursery:
