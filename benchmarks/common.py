@@ -212,8 +212,9 @@ def verdict(what: str, figure: float, unit: str, comparison: str, target: float)
         "<=": figure <= target,
         "<": figure < target,
     }[comparison]
+    shown = f"{figure:,.0f}" if abs(figure) >= 1000 else f"{figure:,.1f}"
     print(
-        f"{VERDICT_PREFIX} {what} | {figure:,.1f} {unit} | {comparison} {target:,.0f} {unit} "
+        f"{VERDICT_PREFIX} {what} | {shown} {unit} | {comparison} {target:,.0f} {unit} "
         f"| {'met' if met else 'not met'}"
     )
     return met

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,7 +28,8 @@ TIMEOUT = 1800
 
 
 def run(script: str, arguments: list[str]) -> tuple[list[list[str]], str]:
-    """Run one benchmark, echoing its output; its verdict rows, and how it ended."""
+    """Run one benchmark, echoing its output (killed after `TIMEOUT` seconds); its verdict
+    rows, and how it ended."""
     print(f"\n== {script} {' '.join(arguments)}", flush=True)
     rows = []
     process = subprocess.Popen(
@@ -36,14 +38,16 @@ def run(script: str, arguments: list[str]) -> tuple[list[list[str]], str]:
         text=True,
     )
     assert process.stdout is not None
-    deadline = time.monotonic() + TIMEOUT
-    for line in process.stdout:
-        print(line, end="", flush=True)
-        if line.startswith(VERDICT_PREFIX):
-            rows.append([script] + [part.strip() for part in line.split("|")[1:]])
-        if time.monotonic() > deadline:
-            process.kill()
-    code = process.wait()
+    watchdog = threading.Timer(TIMEOUT, process.kill)
+    watchdog.start()
+    try:
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            if line.startswith(VERDICT_PREFIX):
+                rows.append([script] + [part.strip() for part in line.split("|")[1:]])
+        code = process.wait()
+    finally:
+        watchdog.cancel()
     return rows, "ok" if code == 0 else f"exited with {code}"
 
 
