@@ -24,9 +24,29 @@ from typing import Any
 import httpx
 import yaml
 
+from cyanite_py.model import Resolution, SnapshotBatch
+
 HOST = "127.0.0.1"
+STORE_RESOLUTIONS = (Resolution(10, 86400), Resolution(60, 7 * 86400))
 REPO = Path(__file__).resolve().parent.parent
 VERDICT_PREFIX = "target |"
+
+
+def flush_batch(paths: list[str], step: int, base: int) -> SnapshotBatch:
+    """One engine-shaped flush for the store benchmarks: every path at both
+    `STORE_RESOLUTIONS`, at window `step` after `base`."""
+    out = SnapshotBatch(new_paths=list(paths) if step == 0 else [])
+    n = len(paths)
+    for resolution in STORE_RESOLUTIONS:
+        out.paths.extend(paths)
+        out.precisions.extend([resolution.precision] * n)
+        out.periods.extend([resolution.period] * n)
+        out.times.extend([base + resolution.precision * step] * n)
+        out.counts.extend([3] * n)
+        out.sums.extend([float(i + step) for i in range(n)])
+        out.mins.extend([float(i) for i in range(n)])
+        out.maxs.extend([float(i + 2 * step) for i in range(n)])
+    return out
 
 
 def series_name(index: int) -> str:

@@ -17,28 +17,10 @@ import time
 from pathlib import Path
 
 import trio
+from common import STORE_RESOLUTIONS, flush_batch
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import Resolution, SnapshotBatch
 from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
-
-RESOLUTIONS = (Resolution(10, 86400), Resolution(60, 7 * 86400))
-
-
-def flush(paths: list[str], step: int, base: int) -> SnapshotBatch:
-    """One flush: every path at both resolutions, at window `step`."""
-    out = SnapshotBatch(new_paths=list(paths) if step == 0 else [])
-    n = len(paths)
-    for resolution in RESOLUTIONS:
-        out.paths.extend(paths)
-        out.precisions.extend([resolution.precision] * n)
-        out.periods.extend([resolution.period] * n)
-        out.times.extend([base + resolution.precision * step] * n)
-        out.counts.extend([3] * n)
-        out.sums.extend([float(i + step) for i in range(n)])
-        out.mins.extend([float(i) for i in range(n)])
-        out.maxs.extend([float(i + 2 * step) for i in range(n)])
-    return out
 
 
 def peak_rss() -> float:
@@ -51,7 +33,7 @@ async def write_all(store: SqliteStore, paths: list[str], windows: int, base: in
     elapsed = 0.0
     written = 0
     for step in range(windows):
-        batch = flush(paths, step, base)
+        batch = flush_batch(paths, step, base)
         started = time.perf_counter()
         await store.write(batch)
         elapsed += time.perf_counter() - started
@@ -71,15 +53,15 @@ async def bench(directory: Path, paths_count: int, windows: int) -> None:
         again = await write_all(store, paths, windows, base)
         write_rss = peak_rss()
         started = time.perf_counter()
-        for resolution in RESOLUTIONS:
+        for resolution in STORE_RESOLUTIONS:
             found = await store.read(paths, resolution, base, now)
             assert sum(map(len, found.values())) == paths_count * windows
             del found
-        read = len(RESOLUTIONS) * paths_count * windows / (time.perf_counter() - started)
+        read = len(STORE_RESOLUTIONS) * paths_count * windows / (time.perf_counter() - started)
         nursery.cancel_scope.cancel()
     size = sum(f.stat().st_size for f in directory.glob("bench.db*"))
-    total = len(RESOLUTIONS) * paths_count * windows
-    print(f"{paths_count} paths x {len(RESOLUTIONS)} resolutions x {windows} windows")
+    total = len(STORE_RESOLUTIONS) * paths_count * windows
+    print(f"{paths_count} paths x {len(STORE_RESOLUTIONS)} resolutions x {windows} windows")
     print(f"  {total} snapshots in {windows} batches of {total // windows}")
     print(f"  first write : {first:,.0f} snapshots/s")
     print(f"  rewrite     : {again:,.0f} snapshots/s (every window merged)")

@@ -17,29 +17,12 @@ import time
 
 import trio
 from cassandra.cluster import Cluster
+from common import STORE_RESOLUTIONS, flush_batch
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import Resolution, SnapshotBatch
 from cyanite_py.store.cassandra import CassandraStore, CassandraStoreConfig
 
-RESOLUTIONS = (Resolution(10, 86400), Resolution(60, 7 * 86400))
 KEYSPACE = f"bench_{os.getpid()}"
-
-
-def flush(paths: list[str], step: int, base: int) -> SnapshotBatch:
-    """One flush: every path at both resolutions, at window `step`."""
-    out = SnapshotBatch(new_paths=list(paths) if step == 0 else [])
-    n = len(paths)
-    for resolution in RESOLUTIONS:
-        out.paths.extend(paths)
-        out.precisions.extend([resolution.precision] * n)
-        out.periods.extend([resolution.period] * n)
-        out.times.extend([base + resolution.precision * step] * n)
-        out.counts.extend([3] * n)
-        out.sums.extend([float(i + step) for i in range(n)])
-        out.mins.extend([float(i) for i in range(n)])
-        out.maxs.extend([float(i + 2 * step) for i in range(n)])
-    return out
 
 
 async def write_all(store: CassandraStore, paths: list[str], batches: int, base: int) -> float:
@@ -47,7 +30,7 @@ async def write_all(store: CassandraStore, paths: list[str], batches: int, base:
     elapsed = 0.0
     written = 0
     for step in range(batches):
-        batch = flush(paths, step, base)
+        batch = flush_batch(paths, step, base)
         started = time.perf_counter()
         await store.write(batch)
         elapsed += time.perf_counter() - started
@@ -80,15 +63,15 @@ async def bench(config: CassandraStoreConfig, paths_count: int, batches: int) ->
         try:
             rate = await write_all(store, paths, batches, base)
             started = time.perf_counter()
-            for resolution in RESOLUTIONS:
+            for resolution in STORE_RESOLUTIONS:
                 found = await store.read(paths, resolution, base, now)
                 assert sum(map(len, found.values())) == paths_count * batches
-            read = len(RESOLUTIONS) * paths_count / (time.perf_counter() - started)
+            read = len(STORE_RESOLUTIONS) * paths_count / (time.perf_counter() - started)
         finally:
             await trio.to_thread.run_sync(drop_keyspace, config)
         nursery.cancel_scope.cancel()
-    total = len(RESOLUTIONS) * paths_count * batches
-    print(f"{paths_count} paths x {len(RESOLUTIONS)} resolutions x {batches} windows")
+    total = len(STORE_RESOLUTIONS) * paths_count * batches
+    print(f"{paths_count} paths x {len(STORE_RESOLUTIONS)} resolutions x {batches} windows")
     print(f"  {total} snapshots in {batches} batches of {total // batches}")
     print(f"  write     : {rate:,.0f} snapshots/s (max_in_flight {config.max_in_flight})")
     print(f"  read back : {read:,.0f} paths/s ({batches} windows each)")
