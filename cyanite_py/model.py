@@ -128,8 +128,9 @@ class SnapshotBatch:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def rows(self) -> Iterator[Snapshot]:
-        for row in zip(
+    def tuples(self) -> Iterator[tuple[str, int, int, int, int, float, float, float]]:
+        """`(path, precision, period, time, count, sum, min, max)` per snapshot, cheaply."""
+        return zip(
             self.paths,
             self.precisions,
             self.periods,
@@ -139,7 +140,10 @@ class SnapshotBatch:
             self.mins,
             self.maxs,
             strict=True,
-        ):
+        )
+
+    def rows(self) -> Iterator[Snapshot]:
+        for row in self.tuples():
             yield Snapshot(*row)
 
     def append(self, snapshot: Snapshot) -> None:

@@ -481,17 +481,7 @@ def _write_requests(conn: _Connection, batch: SnapshotBatch) -> Iterator[Request
     """One insert per snapshot, then one per new path."""
     insert, insert_path = conn.insert_metric, conn.insert_path
     assert insert is not None and insert_path is not None
-    for path, precision, period, t, count, total, low, high in zip(
-        batch.paths,
-        batch.precisions,
-        batch.periods,
-        batch.times,
-        batch.counts,
-        batch.sums,
-        batch.mins,
-        batch.maxs,
-        strict=True,
-    ):
+    for path, precision, period, t, count, total, low, high in batch.tuples():
         mean = total / count if count else math.nan
         point = (high, mean, low, total)
         yield insert, (path, precision, period, t, point, count, min(period, MAX_TTL)), _ignore

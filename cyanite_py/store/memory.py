@@ -59,17 +59,7 @@ class MemoryStore:
     async def write(self, batch: SnapshotBatch) -> None:
         await trio.lowlevel.checkpoint()
         windows = self._windows
-        for path, precision, period, t, count, total, low, high in zip(
-            batch.paths,
-            batch.precisions,
-            batch.periods,
-            batch.times,
-            batch.counts,
-            batch.sums,
-            batch.mins,
-            batch.maxs,
-            strict=True,
-        ):
+        for path, precision, period, t, count, total, low, high in batch.tuples():
             series = windows.get((path, precision))
             if series is None:
                 series = windows[(path, precision)] = {}
