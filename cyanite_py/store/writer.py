@@ -31,10 +31,12 @@ log = logging.getLogger(__name__)
 class StoreWriterConfig:
     """`max_buffered` bounds the snapshots held (waiting or being written); a write carries
     at most `max_batch` snapshots; a failed write is retried after `retry_initial` seconds,
-    doubling up to `retry_max`; `shutdown_timeout` bounds the final drain."""
+    doubling up to `retry_max`; `shutdown_timeout` bounds the final drain. Whatever is
+    buffered while a write runs goes out in the next one, so a store that falls behind
+    gets larger writes: the SQLite store then packs several windows of a path per row."""
 
     max_buffered: PositiveInt = 1_000_000
-    max_batch: PositiveInt = 20_000
+    max_batch: PositiveInt = 200_000
     retry_initial: PositiveFloat = 0.1
     retry_max: PositiveFloat = 30.0
     shutdown_timeout: Duration = 30
