@@ -423,7 +423,7 @@ class Engine:
             return
         s = self._slots
         paths = self._paths
-        out.paths.extend([paths[i] for i in s.path_id[slots].tolist()])
+        out.paths.extend(map(paths.__getitem__, s.path_id[slots].tolist()))
         out.precisions.extend(s.precision[slots].tolist())
         out.periods.extend(s.period[slots].tolist())
         out.times.extend(starts.tolist())

@@ -242,7 +242,7 @@ class SqliteStore:
         fresh = {name: self._next_id + i for i, name in enumerate(sorted(unknown))}
         resolutions = set(zip(batch.precisions, batch.periods, strict=True)) - self._resolutions
         lookup = ids | fresh if fresh else ids
-        path_ids = [lookup[name] for name in batch.paths]
+        path_ids = list(map(lookup.__getitem__, batch.paths))
         connection.execute("BEGIN IMMEDIATE")
         try:
             connection.executemany(
