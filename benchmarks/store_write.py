@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import trio
-from common import STORE_RESOLUTIONS, flush_batch
+from common import STORE_RESOLUTIONS, write_all
 
 from cyanite_py.counters import Registry
 from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
@@ -26,19 +26,6 @@ from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
 def peak_rss() -> float:
     """The process's peak resident memory so far, in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-async def write_all(store: SqliteStore, paths: list[str], windows: int, base: int) -> float:
-    """Snapshots per second over every flush; building the batches is not timed."""
-    elapsed = 0.0
-    written = 0
-    for step in range(windows):
-        batch = flush_batch(paths, step, base)
-        started = time.perf_counter()
-        await store.write(batch)
-        elapsed += time.perf_counter() - started
-        written += len(batch)
-    return written / elapsed
 
 
 async def bench(directory: Path, paths_count: int, windows: int) -> None:

@@ -17,25 +17,12 @@ import time
 
 import trio
 from cassandra.cluster import Cluster
-from common import STORE_RESOLUTIONS, flush_batch
+from common import STORE_RESOLUTIONS, write_all
 
 from cyanite_py.counters import Registry
 from cyanite_py.store.cassandra import CassandraStore, CassandraStoreConfig
 
 KEYSPACE = f"bench_{os.getpid()}"
-
-
-async def write_all(store: CassandraStore, paths: list[str], batches: int, base: int) -> float:
-    """Snapshots per second over every flush; building the batches is not timed."""
-    elapsed = 0.0
-    written = 0
-    for step in range(batches):
-        batch = flush_batch(paths, step, base)
-        started = time.perf_counter()
-        await store.write(batch)
-        elapsed += time.perf_counter() - started
-        written += len(batch)
-    return written / elapsed
 
 
 def drop_keyspace(config: CassandraStoreConfig) -> None:
