@@ -74,6 +74,7 @@ async def test_the_servers_own_counters_are_written_under_its_prefix() -> None:
 async def test_points_survive_a_restart_with_the_sqlite_store(tmp_path: Path) -> None:
     config = server_config(store={"type": "sqlite", "path": str(tmp_path / "cyanite.db")})
     t = now() - 120
+    t -= t % 10  # both points in one 10 s window
     async with running_server(config) as s:
         await s.send_lines(f"kept.metric 4 {t}\nkept.metric 6 {t + 1}\nother.one 1 {t}\n")
         await s.until("engine_points", 3)
