@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import yaml
 
-from cyanite_py.model import Resolution, SnapshotBatch
+from cyanite_py.model import Resolution, Series, SnapshotBatch
 from cyanite_py.store.base import Store
 
 HOST = "127.0.0.1"
@@ -61,6 +62,11 @@ async def write_all(store: Store, paths: list[str], windows: int, base: int) -> 
         elapsed += time.perf_counter() - started
         written += len(batch)
     return written / elapsed
+
+
+def stored_windows(found: dict[str, Series]) -> int:
+    """How many windows a store read returned: the values that are not NaN."""
+    return sum(int(np.count_nonzero(~np.isnan(series.values))) for series in found.values())
 
 
 def series_name(index: int) -> str:

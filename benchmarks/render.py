@@ -24,7 +24,7 @@ from cyanite_py.api.app import build_app
 from cyanite_py.counters import Registry
 from cyanite_py.engine import DriftConfig, Engine, EngineConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
-from cyanite_py.model import PointBatch, Resolution, SnapshotBatch, Windows
+from cyanite_py.model import PointBatch, Resolution, Series, SnapshotBatch, Windows
 from cyanite_py.query import Reader
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 
@@ -39,19 +39,12 @@ class ArrayStore:
         self._windows = windows
 
     async def read(
-        self, paths: Sequence[str], resolution: Resolution, start: int, end: int
-    ) -> dict[str, Windows]:
-        found = {}
-        for path in paths:
-            held = self._windows[path]
-            first, last = np.searchsorted(held.times, (start, end))
-            found[path] = Windows(
-                held.times[first:last],
-                held.counts[first:last],
-                held.sums[first:last],
-                held.mins[first:last],
-                held.maxs[first:last],
-            )
+        self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
+    ) -> dict[str, Series]:
+        found = {
+            path: self._windows[path].series(path, start, end, resolution.precision, aggregate)
+            for path in paths
+        }
         await trio.lowlevel.checkpoint()
         return found
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import trio
-from common import STORE_RESOLUTIONS, write_all
+from common import STORE_RESOLUTIONS, stored_windows, write_all
 
 from cyanite_py.counters import Registry
 from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
@@ -41,8 +41,8 @@ async def bench(directory: Path, paths_count: int, windows: int) -> None:
         write_rss = peak_rss()
         started = time.perf_counter()
         for resolution in STORE_RESOLUTIONS:
-            found = await store.read(paths, resolution, base, now)
-            assert sum(map(len, found.values())) == paths_count * windows
+            found = await store.read(paths, resolution, base, now, "count")
+            assert stored_windows(found) == paths_count * windows
             del found
         read = len(STORE_RESOLUTIONS) * paths_count * windows / (time.perf_counter() - started)
         nursery.cancel_scope.cancel()

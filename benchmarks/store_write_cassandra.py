@@ -17,7 +17,7 @@ import time
 
 import trio
 from cassandra.cluster import Cluster
-from common import STORE_RESOLUTIONS, write_all
+from common import STORE_RESOLUTIONS, stored_windows, write_all
 
 from cyanite_py.counters import Registry
 from cyanite_py.store.cassandra import CassandraStore, CassandraStoreConfig
@@ -51,8 +51,8 @@ async def bench(config: CassandraStoreConfig, paths_count: int, batches: int) ->
             rate = await write_all(store, paths, batches, base)
             started = time.perf_counter()
             for resolution in STORE_RESOLUTIONS:
-                found = await store.read(paths, resolution, base, now)
-                assert sum(map(len, found.values())) == paths_count * batches
+                found = await store.read(paths, resolution, base, now, "count")
+                assert stored_windows(found) == paths_count * batches
             read = len(STORE_RESOLUTIONS) * paths_count / (time.perf_counter() - started)
         finally:
             await trio.to_thread.run_sync(drop_keyspace, config)

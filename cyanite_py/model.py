@@ -201,6 +201,27 @@ class Windows:
     def __len__(self) -> int:
         return len(self.times)
 
+    def series(self, path: str, start: int, end: int, step: int, aggregate: str) -> Series:
+        """`aggregate` of the windows with `start <= time < end` on a grid of `step` from
+        `start` rounded down: NaN where no window is stored."""
+        first = start - start % step
+        values = np.full(-(-(end - first) // step), np.nan)
+        low, high = np.searchsorted(self.times, (start, end)).tolist()
+        if high > low:
+            inside = Windows(
+                self.times[low:high],
+                self.counts[low:high],
+                self.sums[low:high],
+                self.mins[low:high],
+                self.maxs[low:high],
+            )
+            slots = (inside.times - first) // step
+            if slots[-1] - slots[0] == high - low - 1:  # no gaps: one slice, no index
+                values[slots[0] : slots[-1] + 1] = inside.values(aggregate)
+            else:
+                values[slots] = inside.values(aggregate)
+        return Series(path, first, step, values)
+
     def values(self, aggregate: str) -> FloatArray:
         """One column per window: `mean`, `sum`, `min`, `max` or `count`."""
         if aggregate == "mean":

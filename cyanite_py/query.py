@@ -16,7 +16,7 @@ import trio
 
 from cyanite_py.index.base import Index, Node
 from cyanite_py.index.glob import has_wildcard
-from cyanite_py.model import FloatArray, Resolution, Series, Windows
+from cyanite_py.model import FloatArray, Resolution, Series
 from cyanite_py.store.base import Store, StoreUnavailable
 
 OpenWindow = tuple[int, int, float, float, float]
@@ -91,12 +91,14 @@ class Reader:
         results: dict[str, Series] = {}
 
         async def read_group(resolution: Resolution, group: list[str]) -> None:
-            first = start - start % resolution.precision
-            last = end - end % resolution.precision + resolution.precision
-            stored = await self._store.read(group, resolution, first, last)
+            step = resolution.precision
+            first = start - start % step
+            last = end - end % step + step
+            stored = await self._store.read(group, resolution, first, last, aggregate)
             for path in group:
-                windows = stored.get(path) or Windows.empty()
-                results[path] = self._grid(path, windows, resolution, first, last, aggregate)
+                series = stored.get(path) or Series(path, first, step, _no_data(first, last, step))
+                self._overlay_open(series, resolution, aggregate)
+                results[path] = series
 
         try:
             async with trio.open_nursery() as nursery:
@@ -106,24 +108,17 @@ class Reader:
             raise backend_error(failed) from None
         return [results[path] for path in paths]
 
-    def _grid(
-        self,
-        path: str,
-        windows: Windows,
-        resolution: Resolution,
-        first: int,
-        last: int,
-        aggregate: str,
-    ) -> Series:
-        step = resolution.precision
-        values = np.full((last - first) // step, np.nan)
-        slots = (windows.times - first) // step
-        inside = (slots >= 0) & (slots < len(values))
-        values[slots[inside]] = windows.values(aggregate)[inside]
-        live = self._live.open_window(path, resolution)
-        if live is not None and first <= live[0] < last and live[1] > 0:
-            values[(live[0] - first) // step] = _aggregate_open(live, aggregate)
-        return Series(path, first, step, values)
+    def _overlay_open(self, series: Series, resolution: Resolution, aggregate: str) -> None:
+        """Put the engine's open window, newer than anything stored, into `series`."""
+        live = self._live.open_window(series.path, resolution)
+        if live is not None and series.start <= live[0] < series.end and live[1] > 0:
+            series.values[(live[0] - series.start) // series.step] = _aggregate_open(
+                live, aggregate
+            )
+
+
+def _no_data(first: int, last: int, step: int) -> FloatArray:
+    return np.full((last - first) // step, np.nan)
 
 
 def backend_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
+
 from cyanite_py.model import Resolution, Snapshot, SnapshotBatch, Windows
 from cyanite_py.store.base import Store
 
@@ -56,11 +58,33 @@ def batch(*snapshots: Snapshot, new_paths: tuple[str, ...] = ()) -> SnapshotBatc
     return out
 
 
+async def read_windows(
+    store: Store, paths: list[str], resolution: Resolution = FINE, start: int = BASE, end: int = NOW
+) -> dict[str, Windows]:
+    """Each path's stored windows, rebuilt from one read per aggregate; a path the store
+    left out is left out here too."""
+    reads = {
+        aggregate: await store.read(paths, resolution, start, end, aggregate)
+        for aggregate in ("count", "sum", "min", "max")
+    }
+    found = {}
+    for path, counts in reads["count"].items():
+        present = np.flatnonzero(~np.isnan(counts.values))
+        found[path] = Windows(
+            times=counts.start + counts.step * present,
+            counts=counts.values[present],
+            sums=reads["sum"][path].values[present],
+            mins=reads["min"][path].values[present],
+            maxs=reads["max"][path].values[present],
+        )
+    return found
+
+
 async def read_one(
     store: Store, path: str, resolution: Resolution = FINE, start: int = BASE, end: int = NOW
 ) -> Windows:
     """The windows of one path, empty when the store left the path out."""
-    found = await store.read([path], resolution, start, end)
+    found = await read_windows(store, [path], resolution, start, end)
     return found.get(path) or Windows.empty()
 
 
@@ -103,6 +127,22 @@ class StoreContract:
         assert windows.times.tolist() == sorted(times)
         assert windows.values("sum").tolist() == [float(t) for t in sorted(times)]
 
+    async def test_a_read_lays_one_aggregate_on_the_resolution_grid(self, store: Store) -> None:
+        await store.write(
+            batch(snap("grid", BASE + 10, count=2, total=6.0), snap("grid", BASE + 40, total=5.0))
+        )
+        found = await store.read(["grid"], FINE, BASE + 3, BASE + 55, "mean")
+        series = found["grid"]
+        assert (series.path, series.start, series.step) == ("grid", BASE, 10)
+        assert [None if math.isnan(v) else v for v in series.values] == [
+            None,
+            3.0,
+            None,
+            None,
+            5.0,
+            None,
+        ]
+
     async def test_read_range_includes_start_and_excludes_end(self, store: Store) -> None:
         await store.write(batch(*(snap("range", BASE + 10 * i) for i in range(10))))
         windows = await read_one(store, "range", start=BASE + 20, end=BASE + 60)
@@ -114,7 +154,7 @@ class StoreContract:
         await store.write(
             batch(snap("x.one", BASE, total=1.0), snap("x.two", BASE, total=2.0), snap("x", BASE))
         )
-        found = await store.read(["x.one", "x.two"], FINE, BASE, NOW)
+        found = await read_windows(store, ["x.one", "x.two"], FINE, BASE, NOW)
         assert found["x.one"].values("sum").tolist() == [1.0]
         assert found["x.two"].values("sum").tolist() == [2.0]
         assert "x" not in found or len(found["x"]) == 0
@@ -157,7 +197,7 @@ class StoreContract:
         await store.write(
             batch(*(snap(p, BASE + 10 * (i % 3), total=float(i)) for i, p in enumerate(paths)))
         )
-        found = await store.read(paths, FINE, BASE, NOW)
+        found = await read_windows(store, paths, FINE, BASE, NOW)
         for i, path in enumerate(paths):
             assert rows(found[path]) == [(BASE + 10 * (i % 3), 1.0, float(i), float(i), float(i))]
 
@@ -169,7 +209,7 @@ class StoreContract:
                 big.append(snap(path, BASE + 10 * step, total=float(i * 10 + step)))
         assert len(big) == 50_000
         await store.write(big)
-        found = await store.read(paths, FINE, BASE, NOW)
+        found = await read_windows(store, paths, FINE, BASE, NOW)
         assert sum(len(found[p]) for p in paths) == 50_000
         assert found["big.p1234"].values("sum").tolist() == [float(12340 + s) for s in range(10)]
         assert set(paths) <= set(await store.load_paths())
@@ -184,7 +224,7 @@ class StoreContract:
         await store.write(
             batch(*(snap(p, BASE, total=float(i)) for i, p in enumerate(odd)), new_paths=tuple(odd))
         )
-        found = await store.read(odd, FINE, BASE, NOW)
+        found = await read_windows(store, odd, FINE, BASE, NOW)
         for i, path in enumerate(odd):
             assert found[path].values("sum").tolist() == [float(i)]
         assert set(odd) <= set(await store.load_paths())
@@ -196,7 +236,7 @@ class StoreContract:
 
     async def test_unknown_path_reads_empty(self, store: Store) -> None:
         await store.write(batch(snap("known", BASE)))
-        found = await store.read(["unknown", "known"], FINE, BASE, NOW)
+        found = await read_windows(store, ["unknown", "known"], FINE, BASE, NOW)
         assert len(found.get("unknown") or Windows.empty()) == 0
         assert len(found["known"]) == 1
         assert not any(math.isnan(v) for v in found["known"].values("mean"))

@@ -12,7 +12,7 @@ from cyanite_py.api.app import ApiConfig, build_app
 from cyanite_py.counters import Registry
 from cyanite_py.engine import DriftConfig, Engine, EngineConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
-from cyanite_py.model import PointBatch, Resolution, SnapshotBatch, Windows
+from cyanite_py.model import PointBatch, Resolution, Series, SnapshotBatch
 from cyanite_py.query import Reader
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
@@ -165,7 +165,7 @@ async def test_requests_are_counted_and_exported_for_prometheus(client: httpx.As
 class AwayStore(MemoryStore):
     """A store whose backend has gone: every read fails as a real outage would."""
 
-    async def read(self, *args: object, **kwargs: object) -> dict[str, Windows]:
+    async def read(self, *args: object, **kwargs: object) -> dict[str, Series]:
         raise StoreUnavailable("connection refused")
 
 

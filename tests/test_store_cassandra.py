@@ -18,7 +18,17 @@ from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.cassandra import CassandraStore, CassandraStoreConfig, schema_cql
 from cyanite_py.store.writer import StoreWriter, StoreWriterConfig
 from tests.fixtures_cassandra import SERVICES, services, store_config
-from tests.store_contract import BASE, FINE, NOW, StoreContract, batch, read_one, rows, snap
+from tests.store_contract import (
+    BASE,
+    FINE,
+    NOW,
+    StoreContract,
+    batch,
+    read_one,
+    read_windows,
+    rows,
+    snap,
+)
 
 pytestmark = pytest.mark.cassandra
 
@@ -68,7 +78,7 @@ class TestCassandraStore(StoreContract):
         store = CassandraStore(store_config(cassandra_hosts, cassandra_keyspace), registry)
         await nursery.start(store.run)
         await store.write(batch(snap("c.one", BASE), snap("c.two", BASE), new_paths=("c.one",)))
-        await store.read(["c.one", "c.two", "c.three"], FINE, BASE, NOW)
+        await store.read(["c.one", "c.two", "c.three"], FINE, BASE, NOW, "mean")
         assert registry.value("store_cassandra_statements", op="write") == 3
         assert registry.value("store_cassandra_statements", op="read") == 3
         assert registry.value("store_snapshots_written", store="cassandra") == 2
@@ -87,7 +97,7 @@ class TestCassandraStore(StoreContract):
         with pytest.raises(StoreUnavailable):
             await store.write(batch(snap("gone", BASE)))
         with pytest.raises(StoreUnavailable):
-            await store.read(["gone"], FINE, BASE, NOW)
+            await store.read(["gone"], FINE, BASE, NOW, "mean")
         assert registry.total("store_cassandra_write_errors") == 1
         assert registry.total("store_cassandra_read_errors") == 1
 
@@ -104,7 +114,7 @@ async def test_unreachable_at_start_reports_started_and_refuses_requests(
     with pytest.raises(StoreUnavailable, match="not connected"):
         await store.write(batch(snap("x", BASE)))
     with pytest.raises(StoreUnavailable):
-        await store.read(["x"], FINE, BASE, NOW)
+        await store.read(["x"], FINE, BASE, NOW, "mean")
     with pytest.raises(StoreUnavailable):
         await store.load_paths()
 
@@ -196,7 +206,7 @@ async def test_writer_keeps_snapshots_while_the_node_is_down(
     assert registry.total("store_write_errors") > 0
     assert registry.value("store_cassandra_reconnects") >= 1
     paths = [f"fault.p{i:05d}" for i in range(11_000)]
-    found = await store.read(paths, FINE, BASE, NOW)
+    found = await read_windows(store, paths, FINE, BASE, NOW)
     assert {p: found[p].values("sum").tolist() for p in paths} == {
         p: [float(i)] for i, p in enumerate(paths)
     }
@@ -222,5 +232,5 @@ async def test_store_started_while_the_node_is_down_connects_later(
     await _until_written(writer, 120)
     assert store.connected
     assert registry.value("store_cassandra_connect_failures") >= 1
-    found = await store.read([f"fault.p{i:05d}" for i in range(500)], FINE, BASE, NOW)
+    found = await read_windows(store, [f"fault.p{i:05d}" for i in range(500)], FINE, BASE, NOW)
     assert len(found) == 500

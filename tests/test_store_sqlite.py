@@ -12,7 +12,7 @@ import trio
 import trio.testing
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import SnapshotBatch, Windows
+from cyanite_py.model import SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.blocks import BLOCK_WINDOWS
 from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
@@ -24,6 +24,7 @@ from tests.store_contract import (
     StoreContract,
     batch,
     read_one,
+    read_windows,
     rows,
     snap,
 )
@@ -208,7 +209,6 @@ async def test_many_paths_assigned_ids_across_batches(store: SqliteStore) -> Non
         await store.write(
             batch(*(snap(f"ids.r{round_}.p{i}", BASE, total=float(i)) for i in range(300)))
         )
-    found = await store.read([f"ids.r2.p{i}" for i in range(300)], FINE, BASE, NOW)
+    found = await read_windows(store, [f"ids.r2.p{i}" for i in range(300)], FINE, BASE, NOW)
     assert [found[f"ids.r2.p{i}"].values("sum").tolist() for i in (0, 299)] == [[0.0], [299.0]]
     assert len(await store.load_paths()) == 900
-    assert isinstance(found["ids.r2.p0"], Windows)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pytest
 import trio
 import trio.testing
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import Resolution, SnapshotBatch, Windows
+from cyanite_py.model import Resolution, Series, SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 from cyanite_py.store.writer import StoreWriter, StoreWriterConfig, split
@@ -38,9 +39,9 @@ class FailingStore:
         await self.inner.write(batch)
 
     async def read(
-        self, paths: Sequence[str], resolution: Resolution, start: int, end: int
-    ) -> dict[str, Windows]:
-        return await self.inner.read(paths, resolution, start, end)
+        self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
+    ) -> dict[str, Series]:
+        return await self.inner.read(paths, resolution, start, end, aggregate)
 
     async def load_paths(self) -> list[str]:
         return await self.inner.load_paths()
@@ -54,8 +55,8 @@ def make_batch(path: str, windows: int, new: bool = False) -> SnapshotBatch:
 
 
 async def stored_count(store: FailingStore, path: str) -> int:
-    found = await store.read([path], FINE, BASE, NOW)
-    return len(found.get(path) or Windows.empty())
+    found = await store.read([path], FINE, BASE, NOW, "count")
+    return int(np.count_nonzero(~np.isnan(found[path].values))) if path in found else 0
 
 
 def test_config_defaults_and_validation() -> None:

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import trio
 
-from cyanite_py.model import Resolution, SnapshotBatch, Windows
+from cyanite_py.model import Resolution, Series, SnapshotBatch
 
 
 class StoreUnavailable(Exception):
@@ -32,9 +32,11 @@ class Store(Protocol):
         ...
 
     async def read(
-        self, paths: Sequence[str], resolution: Resolution, start: int, end: int
-    ) -> dict[str, Windows]:
-        """Windows with `start <= time < end` for each path (a path with none may be absent)."""
+        self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
+    ) -> dict[str, Series]:
+        """`aggregate` (see `AGGREGATES`) of each path's windows with `start <= time < end`,
+        as `Windows.series` lays them out; a path with no windows may be absent. Only the
+        one aggregate comes back, so a read of many long series stays small."""
         ...
 
     async def load_paths(self) -> list[str]:

@@ -14,12 +14,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cyanite_py.model import SnapshotBatch, Windows
+from cyanite_py.model import FloatArray, SnapshotBatch, Windows
 
 BLOCK_WINDOWS = 64
 RECORD = np.dtype(
     [("time", "<i8"), ("count", "<f8"), ("sum", "<f8"), ("min", "<f8"), ("max", "<f8")]
 )
+
+FIELDS = RECORD.itemsize // 8
+"""Float64-sized fields per record, so a block also reads as a plain `(n, FIELDS)` table."""
 
 BlockRow = tuple[int, int, int, int, bytes]
 """`(path_id, precision, block start, period, records)`."""
@@ -69,24 +72,38 @@ def pack(batch: SnapshotBatch, path_ids: Sequence[int]) -> list[BlockRow]:
 
 
 def unpack(blocks: Sequence[bytes], start: int, end: int) -> Windows:
-    """The windows with `start <= time < end` in these blocks, merged and in time order."""
-    records = np.frombuffer(b"".join(blocks), dtype=RECORD)
-    records = records[(records["time"] >= start) & (records["time"] < end)]
-    records = records[np.argsort(records["time"], kind="stable")]
-    times = records["time"]
-    if len(times) > 1 and not (times[1:] != times[:-1]).all():
-        return _merged(records)
+    """The windows with `start <= time < end` in these blocks, merged and in time order.
+
+    Blocks read in key order almost always hold strictly increasing times, so the
+    records are viewed as a plain float64 table, the range found by binary
+    search and the columns sliced; only blocks holding a rewritten window (or out of
+    order) take the sort and fold.
+    """
+    table = np.frombuffer(b"".join(blocks), dtype="<f8").reshape(-1, FIELDS)
+    times = table[:, 0].view("<i8")
+    if len(times) > 1 and not (times[1:] > times[:-1]).all():
+        return _merged(table.view(RECORD).reshape(-1), start, end)
+    first, last = np.searchsorted(times, (start, end)).tolist()
+    return _columns(table[first:last])
+
+
+def _columns(table: FloatArray) -> Windows:
+    """The columns of a `(n, FIELDS)` table of records, as read-only views of it."""
     return Windows(
-        times=times.copy(),
-        counts=records["count"].copy(),
-        sums=records["sum"].copy(),
-        mins=records["min"].copy(),
-        maxs=records["max"].copy(),
+        times=table[:, 0].view("<i8"),
+        counts=table[:, 1],
+        sums=table[:, 2],
+        mins=table[:, 3],
+        maxs=table[:, 4],
     )
 
 
-def _merged(records: np.ndarray) -> Windows:
-    """Records sorted by time, with repeated times folded into one window each."""
+def _merged(records: np.ndarray, start: int, end: int) -> Windows:
+    """The records in range sorted by time, with repeated times folded into one window."""
+    records = records[(records["time"] >= start) & (records["time"] < end)]
+    if not len(records):
+        return Windows.empty()
+    records = records[np.argsort(records["time"], kind="stable")]
     times = records["time"]
     heads = np.flatnonzero(np.append(True, times[1:] != times[:-1]))
     return Windows(

@@ -41,7 +41,7 @@ from cassandra.query import PreparedStatement, tuple_factory
 from pydantic import AfterValidator, Field, PositiveInt
 
 from cyanite_py.counters import Counter, Registry
-from cyanite_py.model import Resolution, SnapshotBatch, Windows
+from cyanite_py.model import Resolution, Series, SnapshotBatch, Windows
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
@@ -298,19 +298,20 @@ class CassandraStore:
         self._written.inc(len(batch))
 
     async def read(
-        self, paths: Sequence[str], resolution: Resolution, start: int, end: int
-    ) -> dict[str, Windows]:
+        self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
+    ) -> dict[str, Series]:
         conn = self._require()
         select = conn.select_metric
         assert select is not None
-        found: dict[str, Windows] = {}
+        found: dict[str, Series] = {}
 
         def keep(path: str) -> Handler:
             def handle(rows: list[Any]) -> None:
                 if rows:
-                    found[path] = Windows.from_rows(
+                    windows = Windows.from_rows(
                         [(t, c, p.sum, p.min, p.max) for t, c, p in rows if p is not None]
                     )
+                    found[path] = windows.series(path, start, end, resolution.precision, aggregate)
 
             return handle
 

@@ -14,7 +14,7 @@ from typing import Literal
 import trio
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import Resolution, SnapshotBatch, Windows
+from cyanite_py.model import Resolution, Series, SnapshotBatch, Windows
 from cyanite_py.settings import Duration, settings
 
 Stored = list[float]
@@ -77,16 +77,17 @@ class MemoryStore:
         self._written.inc(len(batch))
 
     async def read(
-        self, paths: Sequence[str], resolution: Resolution, start: int, end: int
-    ) -> dict[str, Windows]:
+        self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
+    ) -> dict[str, Series]:
         await trio.lowlevel.checkpoint()
-        found: dict[str, Windows] = {}
+        found: dict[str, Series] = {}
         for path in paths:
             series = self._windows.get((path, resolution.precision))
             if series:
-                found[path] = Windows.from_rows(
+                windows = Windows.from_rows(
                     [(t, w[1], w[2], w[3], w[4]) for t, w in series.items() if start <= t < end]
                 )
+                found[path] = windows.series(path, start, end, resolution.precision, aggregate)
         return found
 
     async def load_paths(self) -> list[str]:

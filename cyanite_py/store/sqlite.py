@@ -26,6 +26,9 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -33,7 +36,7 @@ import trio
 from pydantic import PositiveInt
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import Resolution, SnapshotBatch, Windows
+from cyanite_py.model import Resolution, Series, SnapshotBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
@@ -152,17 +155,15 @@ class SqliteStore:
         self._written.inc(len(batch))
 
     async def read(
-        self, paths: Sequence[str], resolution: Resolution, start: int, end: int
-    ) -> dict[str, Windows]:
+        self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
+    ) -> dict[str, Series]:
         names = {self._ids[p]: p for p in paths if p in self._ids}
         if not names:
             await trio.lowlevel.checkpoint()
             return {}
         oldest_kept = int(self._clock()) - resolution.period
-        found = await self._on_reader(
-            "read", _read_sync, list(names), resolution.precision, max(start, oldest_kept), end
-        )
-        return {names[path_id]: windows for path_id, windows in found.items()}
+        query = _Read(resolution.precision, start, max(start, oldest_kept), end, aggregate)
+        return await self._on_reader("read", query.run, names)
 
     async def load_paths(self) -> list[str]:
         return await self._on_reader("load_paths", _load_paths_sync)
@@ -293,30 +294,45 @@ class SqliteStore:
         return StoreUnavailable(f"SQLite store {self.config.path!r}: {op} failed: {error}")
 
 
-def _read_sync(
-    connection: sqlite3.Connection, ids: list[int], precision: int, start: int, end: int
-) -> dict[int, Windows]:
-    """Each path's windows with `start <= time < end`, from the blocks that may hold them.
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One read: each path's `aggregate` at `precision` on the grid from `start`, with the
+    windows of `[kept_from, end)`."""
 
-    One transaction makes every chunk of paths see the same batches.
-    """
-    found: dict[int, list[bytes]] = {}
-    first_block = block_start(start, precision)
-    connection.execute("BEGIN")
-    try:
-        for first in range(0, len(ids), MAX_PARAMETERS):
-            chunk = ids[first : first + MAX_PARAMETERS]
-            rows = connection.execute(
-                "SELECT path_id, data FROM block"
-                f" WHERE path_id IN ({','.join('?' * len(chunk))})"
-                " AND precision = ? AND start >= ? AND start < ? ORDER BY path_id, start",
-                (*chunk, precision, first_block, end),
-            )
-            for path_id, data in rows:
-                found.setdefault(path_id, []).append(data)
-    finally:
-        connection.execute("COMMIT")
-    return {path_id: unpack(blocks, start, end) for path_id, blocks in found.items()}
+    precision: int
+    start: int
+    kept_from: int
+    end: int
+    aggregate: str
+
+    def run(self, connection: sqlite3.Connection, names: dict[int, str]) -> dict[str, Series]:
+        """Unpack each path's blocks as soon as the scan has passed them and keep only its
+        series, so one path's records at most are held at a time.
+
+        One transaction makes every chunk of paths see the same batches.
+        """
+        found: dict[str, Series] = {}
+        ids = list(names)
+        first_block = block_start(self.kept_from, self.precision)
+        connection.execute("BEGIN")
+        try:
+            for first in range(0, len(ids), MAX_PARAMETERS):
+                chunk = ids[first : first + MAX_PARAMETERS]
+                rows = connection.execute(
+                    "SELECT path_id, data FROM block"
+                    f" WHERE path_id IN ({','.join('?' * len(chunk))})"
+                    " AND precision = ? AND start >= ? AND start < ? ORDER BY path_id, start",
+                    (*chunk, self.precision, first_block, self.end),
+                )
+                for path_id, group in groupby(rows, key=itemgetter(0)):
+                    path = names[path_id]
+                    windows = unpack([data for _, data in group], self.kept_from, self.end)
+                    found[path] = windows.series(
+                        path, self.start, self.end, self.precision, self.aggregate
+                    )
+        finally:
+            connection.execute("COMMIT")
+        return found
 
 
 def _load_paths_sync(connection: sqlite3.Connection) -> list[str]:
