@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import trio
-from pydantic import PositiveInt
+from pydantic import NonNegativeInt, PositiveInt
 
 from cyanite_py.counters import Registry
 from cyanite_py.model import Resolution, Series, SnapshotBatch
@@ -86,7 +86,9 @@ EXPIRE_CHUNK = 2000
 class SqliteStoreConfig:
     """`store:` settings for `type: sqlite`. `synchronous: normal` with WAL loses at most
     the latest batches on a power cut, never the file; `cache_size_mb` is per connection;
-    `busy_timeout` is how long to wait for another process holding a lock (a backup)."""
+    `busy_timeout` is how long to wait for another process holding a lock (a backup);
+    `mmap_size_mb` is how much of the file read connections map instead of copying its
+    pages into their own caches (0 turns mapping off)."""
 
     type: Literal["sqlite"] = "sqlite"
     path: str = "./data/cyanite.db"
@@ -95,6 +97,7 @@ class SqliteStoreConfig:
     cache_size_mb: PositiveInt = 32
     read_connections: PositiveInt = 4
     busy_timeout: Duration = 5
+    mmap_size_mb: NonNegativeInt = 1024
 
 
 class SqliteStore:
@@ -200,6 +203,7 @@ class SqliteStore:
             for _ in range(self.config.read_connections):
                 opened.append(self._connect())
                 opened[-1].execute("PRAGMA query_only = ON")
+                opened[-1].execute(f"PRAGMA mmap_size = {self.config.mmap_size_mb * 2**20}")
         except (sqlite3.Error, OSError) as error:
             for connection in opened:
                 connection.close()
