@@ -53,7 +53,8 @@ class TestCassandraStore(StoreContract):
 
     async def test_reads_follow_every_page(self, store: CassandraStore) -> None:
         """More windows than the driver's page of 5000 rows."""
-        times = [NOW - 80_000 + 10 * i for i in range(7000)]
+        first = NOW - NOW % FINE.precision - 80_000
+        times = [first + 10 * i for i in range(7000)]
         await store.write(batch(*(snap("paged", t, total=float(t)) for t in times)))
         windows = await read_one(store, "paged", start=0, end=NOW + 1)
         assert windows.times.tolist() == times
