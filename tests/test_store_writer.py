@@ -63,7 +63,7 @@ def test_config_defaults_and_validation() -> None:
     config = StoreWriterConfig()
     assert (config.max_buffered, config.max_batch, config.shutdown_timeout) == (
         1_000_000,
-        200_000,
+        1_000_000,
         30,
     )
     with pytest.raises(ValueError):

@@ -36,7 +36,7 @@ class StoreWriterConfig:
     gets larger writes: the SQLite store then packs several windows of a path per row."""
 
     max_buffered: PositiveInt = 1_000_000
-    max_batch: PositiveInt = 200_000
+    max_batch: PositiveInt = 1_000_000
     retry_initial: PositiveFloat = 0.1
     retry_max: PositiveFloat = 30.0
     shutdown_timeout: Duration = 30
