@@ -16,8 +16,10 @@ import trio
 
 from cyanite_py.index.base import Index, Node
 from cyanite_py.index.glob import has_wildcard
-from cyanite_py.model import FloatArray, Resolution, Series
+from cyanite_py.model import FloatArray, Resolution, Series, Windows
 from cyanite_py.store.base import Store, StoreUnavailable
+
+NO_WINDOWS = Windows.empty()
 
 OpenWindow = tuple[int, int, float, float, float]
 """`(start, count, sum, min, max)` of a window still open in the engine."""
@@ -96,7 +98,7 @@ class Reader:
             last = end - end % step + step
             stored = await self._store.read(group, resolution, first, last, aggregate)
             for path in group:
-                series = stored.get(path) or Series(path, first, step, _no_data(first, last, step))
+                series = stored.get(path) or NO_WINDOWS.series(path, first, last, step, aggregate)
                 self._overlay_open(series, resolution, aggregate)
                 results[path] = series
 
@@ -115,10 +117,6 @@ class Reader:
             series.values[(live[0] - series.start) // series.step] = _aggregate_open(
                 live, aggregate
             )
-
-
-def _no_data(first: int, last: int, step: int) -> FloatArray:
-    return np.full((last - first) // step, np.nan)
 
 
 def backend_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
