@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -101,6 +102,17 @@ def test_unusual_whitespace_inside_a_path_is_never_accepted() -> None:
     points, rejected = parse("a\x0bb 1 1\nc\u2028d 2 2\ngood 3 3\n".encode())
     assert points == [("good", 3.0, 3)]
     assert rejected == {"fields": 2}
+
+
+@pytest.mark.parametrize(
+    "space", [c for c in map(chr, range(128)) if c.isspace() and c not in " \n"]
+)
+def test_every_other_ascii_whitespace_inside_a_path_of_an_ascii_chunk_is_caught(
+    space: str,
+) -> None:
+    points, rejected = parse(f"ok 1 1\nbad{space}path 2 2\ngood 3 3\n".encode())
+    assert points == [("ok", 1.0, 1), ("good", 3.0, 3)]
+    assert rejected == {"fields": 1}
 
 
 def test_blank_lines_and_a_missing_final_newline_in_canonical_chunks() -> None:

@@ -52,7 +52,8 @@ def _parse_canonical(text: str, now: int, max_line_length: int, reject: Reject) 
     if len(tokens) != 4 * lines or tokens[3::4].count("\n") != lines:
         raise ValueError("a line without three fields")
     paths = tokens[0::4]
-    if not plain_paths(paths) or max(map(len, paths), default=0) > max_line_length:
+    plain = (_spaced_plainly(text) and all(paths)) or plain_paths(paths)
+    if not plain or max(map(len, paths), default=0) > max_line_length:
         raise ValueError("an empty or over-long path, or one holding whitespace")
     values = list(map(float, tokens[1::4]))
     try:
@@ -60,6 +61,17 @@ def _parse_canonical(text: str, now: int, max_line_length: int, reject: Reject) 
     except ValueError:
         times = list(map(int, map(float, tokens[2::4])))
     return _checked(PointBatch(paths, values, times), now, reject)
+
+
+OTHER_ASCII_WHITESPACE = ("\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+"""What `str.split()` splits on in ASCII text besides spaces and line ends."""
+
+
+def _spaced_plainly(text: str) -> bool:
+    """Whether `text` is ASCII without whitespace other than spaces and line ends, so no
+    token of its split on spaces holds whitespace: a few scans of the whole chunk instead
+    of a join and split of its paths."""
+    return text.isascii() and not any(map(text.__contains__, OTHER_ASCII_WHITESPACE))
 
 
 def plain_paths(paths: Sequence[str]) -> bool:
