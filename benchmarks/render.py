@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import httpx
 import numpy as np
 import trio
+from common import p95
 
 from cyanite_py.api.app import build_app
 from cyanite_py.counters import Registry
@@ -112,14 +113,12 @@ async def bench(series: int, requests: int, store_kind: str, max_points: int) ->
             if attempt:  # the first request warms caches and imports
                 latencies.append(elapsed * 1000)
     (body,) = response.json()
-    latencies.sort()
-    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
     print(f"/render sumSeries over {series} series x {86400 // RESOLUTION.precision} points")
     print(f"  store         : {store_kind}")
     print(f"  answer        : {len(body['datapoints'])} points (maxDataPoints={max_points})")
     print(f"  requests      : {len(latencies)}")
     print(f"  median        : {statistics.median(latencies):.1f} ms")
-    print(f"  p95           : {p95:.1f} ms")
+    print(f"  p95           : {p95(latencies):.1f} ms")
 
 
 def main() -> None:
