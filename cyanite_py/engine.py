@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -24,7 +25,15 @@ import numpy as np
 import trio
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import FloatArray, IntArray, PointBatch, Resolution, SnapshotBatch
+from cyanite_py.model import (
+    EngineBatch,
+    FloatArray,
+    IntArray,
+    PathTable,
+    PointBatch,
+    Resolution,
+    SnapshotBatch,
+)
 from cyanite_py.query import OpenWindow
 from cyanite_py.settings import Duration, ResolutionSetting, settings
 
@@ -89,13 +98,24 @@ class _Column:
     def values(self) -> IntArray:
         return self._data[: self._size]
 
+    def __len__(self) -> int:
+        return self._size
+
     def append(self, value: int) -> None:
-        if self._size == len(self._data):
-            grown = np.zeros(2 * len(self._data), dtype=np.int64)
-            grown[: self._size] = self._data
-            self._data = grown
+        self._reserve(1)
         self._data[self._size] = value
         self._size += 1
+
+    def extend(self, values: IntArray) -> None:
+        self._reserve(len(values))
+        self._data[self._size : self._size + len(values)] = values
+        self._size += len(values)
+
+    def _reserve(self, more: int) -> None:
+        if self._size + more > len(self._data):
+            grown = np.zeros(max(2 * len(self._data), self._size + more), dtype=np.int64)
+            grown[: self._size] = self.values
+            self._data = grown
 
 
 class _Slots:
@@ -149,7 +169,7 @@ class Engine:
         self,
         config: EngineConfig,
         drift: DriftConfig,
-        receive: trio.MemoryReceiveChannel[PointBatch],
+        receive: trio.MemoryReceiveChannel[EngineBatch],
         emit: Callable[[SnapshotBatch], None],
         on_new_paths: Callable[[Sequence[str]], None],
         registry: Registry,
@@ -163,6 +183,7 @@ class Engine:
         self._on_new_paths = on_new_paths
         self._clock = clock
         self._path_ids: dict[str, int] = {}
+        self._table_ids: weakref.WeakKeyDictionary[PathTable, _Column] = weakref.WeakKeyDictionary()
         self._paths: list[str] = []
         self._first_slot = _Column()
         self._resolution_count = _Column()
@@ -199,27 +220,22 @@ class Engine:
                 nursery.start_soon(self._close_on_clock)
                 async with self._receive:
                     async for batch in self._receive:
-                        self.ingest(self._drain_more(batch))
+                        self.ingest(*self._drain_more(batch))
                 nursery.cancel_scope.cancel()
         finally:
             self.flush_all()
 
-    def _drain_more(self, batch: PointBatch) -> PointBatch:
-        """Join whatever else is already queued, so numpy works on large batches."""
-        while len(batch) < self.config.max_batch_points:
+    def _drain_more(self, batch: EngineBatch) -> list[EngineBatch]:
+        """Take whatever else is already queued, so numpy works on large batches."""
+        batches = [batch]
+        points = len(batch)
+        while points < self.config.max_batch_points:
             try:
-                more = self._receive.receive_nowait()
+                batches.append(self._receive.receive_nowait())
             except (trio.WouldBlock, trio.EndOfChannel):
                 break
-            if len(more):
-                batch = PointBatch(list(batch.paths), list(batch.values), list(batch.times))
-                batch.extend(more)
-                while len(batch) < self.config.max_batch_points:
-                    try:
-                        batch.extend(self._receive.receive_nowait())
-                    except (trio.WouldBlock, trio.EndOfChannel):
-                        break
-        return batch
+            points += len(batches[-1])
+        return batches
 
     async def _close_on_clock(self) -> None:
         while True:
@@ -254,14 +270,15 @@ class Engine:
 
     # ---- aggregation ----
 
-    def ingest(self, batch: PointBatch) -> None:
-        """Aggregate a batch, emitting the windows it closes."""
-        if not len(batch):
+    def ingest(self, *batches: EngineBatch) -> None:
+        """Aggregate batches together, emitting the windows they close."""
+        batches = tuple(batch for batch in batches if len(batch))
+        if not batches:
             return
         now = int(self._clock())
-        ids = self._path_ids_of(batch.paths)
-        times = np.asarray(batch.times, dtype=np.int64)
-        values = np.asarray(batch.values, dtype=np.float64)
+        ids = np.concatenate([self._ids_of(batch) for batch in batches])
+        times = np.concatenate([np.asarray(batch.times, dtype=np.int64) for batch in batches])
+        values = np.concatenate([np.asarray(batch.values, dtype=np.float64) for batch in batches])
         keep = times <= now + self.drift.max_future
         if not keep.all():
             self._future.inc(int(np.count_nonzero(~keep)))
@@ -280,6 +297,18 @@ class Engine:
             out.new_paths, self._new_paths = self._new_paths, []
         if len(out) or out.new_paths:
             self._emit(out)
+
+    def _ids_of(self, batch: EngineBatch) -> IntArray:
+        """The engine's id of each point's path; a table's new names are numbered once."""
+        if isinstance(batch, PointBatch):
+            return self._path_ids_of(batch.paths)
+        table = batch.table
+        known = self._table_ids.get(table)
+        if known is None:
+            known = self._table_ids[table] = _Column()
+        if len(known) < len(table.names):
+            known.extend(self._path_ids_of(table.names[len(known) :]))
+        return known.values[batch.keys]
 
     def _path_ids_of(self, paths: list[str]) -> IntArray:
         ids = list(map(self._path_ids.get, paths))

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+KeyArray = npt.NDArray[np.uint32]
 
 UNIT_SECONDS = {
     "s": 1,
@@ -87,10 +88,53 @@ class PointBatch:
     def __len__(self) -> int:
         return len(self.paths)
 
+    def as_points(self) -> PointBatch:
+        """This batch, as every `EngineBatch` spells itself with paths."""
+        return self
+
     def extend(self, other: PointBatch) -> None:
         self.paths.extend(other.paths)
         self.values.extend(other.values)
         self.times.extend(other.times)
+
+
+class PathTable:
+    """A parse worker's numbering of the paths it has seen: key `k` is `names[k]`.
+
+    Points from a worker carry keys instead of paths, so each path's text crosses from
+    the worker once; the engine keeps its own translation of each table's keys.
+    """
+
+    __slots__ = ("__weakref__", "names")
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+
+@dataclass(slots=True)
+class KeyedPoints:
+    """Points in numpy columns whose paths are keys into `table`."""
+
+    table: PathTable
+    keys: KeyArray
+    values: FloatArray
+    times: IntArray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def as_points(self) -> PointBatch:
+        """The same points with their paths spelled out."""
+        names = self.table.names
+        return PointBatch(
+            list(map(names.__getitem__, self.keys.tolist())),
+            self.values.tolist(),
+            self.times.tolist(),
+        )
+
+
+EngineBatch = PointBatch | KeyedPoints
+"""What inputs hand the engine."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
 from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
 from cyanite_py.inputs.pickle import PickleInput, PickleInputConfig
 from cyanite_py.inputs.sflow import SflowInput, SflowInputConfig
-from cyanite_py.model import PointBatch
+from cyanite_py.model import EngineBatch
 from cyanite_py.query import Reader
 from cyanite_py.reporter import Reporter
 from cyanite_py.store.base import Store
@@ -75,7 +75,7 @@ def build_index(config: IndexConfig, registry: Registry, load_paths: PathLoader)
 
 
 def build_input(
-    config: InputConfig, send: trio.MemorySendChannel[PointBatch], registry: Registry
+    config: InputConfig, send: trio.MemorySendChannel[EngineBatch], registry: Registry
 ) -> Input:
     if isinstance(config, CarbonInputConfig):
         return CarbonInput(config, send, registry)
@@ -95,7 +95,7 @@ class Server:
         self.store = build_store(config.store, self.registry)
         self.index = build_index(config.index, self.registry, self.store.load_paths)
         self.writer = StoreWriter(config.writer, self.store, self.registry)
-        send, receive = trio.open_memory_channel[PointBatch](ENGINE_QUEUE_BATCHES)
+        send, receive = trio.open_memory_channel[EngineBatch](ENGINE_QUEUE_BATCHES)
         self.engine = Engine(
             config.engine,
             config.drift,

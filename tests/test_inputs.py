@@ -11,19 +11,19 @@ import trio
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
 from cyanite_py.inputs.pickle import PickleInput, PickleInputConfig, points_from_items
-from cyanite_py.model import PointBatch
+from cyanite_py.model import EngineBatch, PointBatch
 
 
-async def collect(receive: trio.MemoryReceiveChannel[PointBatch], points: int) -> PointBatch:
+async def collect(receive: trio.MemoryReceiveChannel[EngineBatch], points: int) -> PointBatch:
     out = PointBatch()
     with trio.fail_after(10):
         while len(out) < points:
-            out.extend(await receive.receive())
+            out.extend((await receive.receive()).as_points())
     return out
 
 
 async def test_lines_split_across_reads_are_joined(nursery: trio.Nursery) -> None:
-    send, receive = trio.open_memory_channel[PointBatch](10)
+    send, receive = trio.open_memory_channel[EngineBatch](10)
     config = CarbonInputConfig(host="127.0.0.1", port=0)
     port = await nursery.start(CarbonInput(config, send, Registry()).run)
     stream = await trio.open_tcp_stream("127.0.0.1", port)
@@ -40,7 +40,7 @@ async def test_lines_split_across_reads_are_joined(nursery: trio.Nursery) -> Non
 
 
 async def test_an_over_long_line_is_skipped_to_its_end(nursery: trio.Nursery) -> None:
-    send, receive = trio.open_memory_channel[PointBatch](10)
+    send, receive = trio.open_memory_channel[EngineBatch](10)
     registry = Registry()
     config = CarbonInputConfig(host="127.0.0.1", port=0, max_line_length=100, read_size=64)
     port = await nursery.start(CarbonInput(config, send, registry).run)
@@ -55,7 +55,7 @@ async def test_an_over_long_line_is_skipped_to_its_end(nursery: trio.Nursery) ->
 async def test_a_full_engine_queue_stops_tcp_reading_instead_of_growing(
     nursery: trio.Nursery,
 ) -> None:
-    send, receive = trio.open_memory_channel[PointBatch](1)
+    send, receive = trio.open_memory_channel[EngineBatch](1)
     registry = Registry()
     config = CarbonInputConfig(host="127.0.0.1", port=0, read_size=4096)
     port = await nursery.start(CarbonInput(config, send, registry).run)
@@ -79,7 +79,7 @@ async def test_a_full_engine_queue_stops_tcp_reading_instead_of_growing(
 
 
 async def test_udp_drops_and_counts_when_the_engine_is_behind(nursery: trio.Nursery) -> None:
-    send, receive = trio.open_memory_channel[PointBatch](1)
+    send, receive = trio.open_memory_channel[EngineBatch](1)
     registry = Registry()
     config = CarbonInputConfig(host="127.0.0.1", port=0, udp=True)
     port = await nursery.start(CarbonInput(config, send, registry).run)
@@ -98,7 +98,7 @@ def frame(payload: bytes) -> bytes:
 
 
 async def test_pickle_messages_and_hostile_pickles(nursery: trio.Nursery) -> None:
-    send, receive = trio.open_memory_channel[PointBatch](10)
+    send, receive = trio.open_memory_channel[EngineBatch](10)
     registry = Registry()
     config = PickleInputConfig(host="127.0.0.1", port=0)
     port = await nursery.start(PickleInput(config, send, registry).run)
@@ -117,7 +117,7 @@ async def test_pickle_messages_and_hostile_pickles(nursery: trio.Nursery) -> Non
 
 
 async def test_an_oversized_pickle_closes_only_its_connection(nursery: trio.Nursery) -> None:
-    send, receive = trio.open_memory_channel[PointBatch](10)
+    send, receive = trio.open_memory_channel[EngineBatch](10)
     registry = Registry()
     config = PickleInputConfig(host="127.0.0.1", port=0, max_message_size=1000)
     port = await nursery.start(PickleInput(config, send, registry).run)

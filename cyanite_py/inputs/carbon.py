@@ -1,8 +1,10 @@
 """Carbon plaintext over TCP and, when enabled, UDP.
 
-TCP readers wait for room in the engine's queue, so a slow engine slows the senders
-down (back-pressure) instead of growing memory. UDP cannot push back: a datagram that
-finds the queue full is dropped and counted.
+TCP chunks are parsed in `parse_workers` worker processes (0 parses them in the server's
+own), which takes parsing off the interpreter that aggregates. TCP readers wait for room
+in the engine's queue, so a slow engine slows the senders down (back-pressure) instead of
+growing memory. UDP cannot push back: a datagram that finds the queue full is dropped and
+counted; datagrams are parsed in the server, being small and unordered anyway.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from functools import partial
 from typing import Literal
 
 import trio
+from pydantic import NonNegativeInt
 
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.counting import InputCounters
 from cyanite_py.inputs.lines import parse_chunk
+from cyanite_py.inputs.parse_workers import ParseWorkers
 from cyanite_py.inputs.udp import receive_datagrams
-from cyanite_py.model import PointBatch
+from cyanite_py.model import EngineBatch, KeyedPoints
 from cyanite_py.settings import settings
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,7 @@ class CarbonInputConfig:
     udp: bool = False
     max_line_length: int = 16384
     read_size: int = 256 * 1024
+    parse_workers: NonNegativeInt = 1
 
 
 class CarbonInput:
@@ -40,16 +45,31 @@ class CarbonInput:
     def __init__(
         self,
         config: CarbonInputConfig,
-        send: trio.MemorySendChannel[PointBatch],
+        send: trio.MemorySendChannel[EngineBatch],
         registry: Registry,
     ) -> None:
         self.config = config
         self._send = send
         self._tcp = InputCounters(registry, f"carbon_tcp_{config.port}")
         self._udp = InputCounters(registry, f"carbon_udp_{config.port}")
+        self._workers = (
+            ParseWorkers(config.parse_workers, config.max_line_length, self._deliver, self._tcp)
+            if config.parse_workers
+            else None
+        )
 
     async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        async with self._send, trio.open_nursery() as nursery:
+        async with self._send, trio.open_nursery() as workers:
+            if self._workers is not None:
+                workers.start_soon(self._workers.run)
+            try:
+                await self._serve(task_status)
+            finally:
+                if self._workers is not None:
+                    self._workers.close()
+
+    async def _serve(self, task_status: trio.TaskStatus[int]) -> None:
+        async with trio.open_nursery() as nursery:
             serve = partial(trio.serve_tcp, host=self.config.host)
             listeners = await nursery.start(serve, self._serve_connection, self.config.port)
             port = listeners[0].socket.getsockname()[1]
@@ -62,6 +82,7 @@ class CarbonInput:
     async def _serve_connection(self, stream: trio.SocketStream) -> None:
         counters = self._tcp
         counters.connections.inc()
+        forward = self._parse_here if self._workers is None else self._workers.lane().send
         limit = self.config.max_line_length
         pending = b""
         skipping = False
@@ -84,11 +105,11 @@ class CarbonInput:
                 if skipping:
                     chunk = chunk[chunk.find(b"\n") + 1 :]
                     skipping = False
-                await self._forward(chunk)
+                await forward(chunk)
                 if len(pending) > limit:
                     skipping, pending = self._skip_long(skipping)
             if pending and not skipping:
-                await self._forward(pending)
+                await forward(pending)
 
     def _skip_long(self, skipping: bool) -> tuple[bool, bytes]:
         """Drop an unterminated line past the limit, reading on to its end."""
@@ -96,11 +117,15 @@ class CarbonInput:
             self._tcp.reject("too_long")
         return True, b""
 
-    async def _forward(self, chunk: bytes) -> None:
+    async def _parse_here(self, chunk: bytes) -> None:
         batch = parse_chunk(chunk, int(time.time()), self.config.max_line_length, self._tcp.reject)
         if len(batch):
             self._tcp.points.inc(len(batch))
             await self._send.send(batch)
+
+    async def _deliver(self, points: KeyedPoints) -> None:
+        self._tcp.points.inc(len(points))
+        await self._send.send(points)
 
     async def _serve_udp(
         self, port: int, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED

@@ -5,14 +5,14 @@ from __future__ import annotations
 import trio
 
 from cyanite_py.counters import Counter, Registry
-from cyanite_py.model import PointBatch
+from cyanite_py.model import EngineBatch, PointBatch
 
 
 class InputCounters:
     """Points received, rejected (by reason) and dropped, bytes and connections, for one input."""
 
     def __init__(self, registry: Registry, name: str) -> None:
-        self._registry = registry
+        self.registry = registry
         self.name = name
         self.points = registry.counter("input_points_received", "points accepted", input=name)
         self.bytes = registry.counter("input_bytes_received", "bytes read", input=name)
@@ -28,7 +28,7 @@ class InputCounters:
         """Count `count` rejected lines or items for `reason`."""
         counter = self._rejected.get(reason)
         if counter is None:
-            counter = self._rejected[reason] = self._registry.counter(
+            counter = self._rejected[reason] = self.registry.counter(
                 "input_rejected",
                 "lines or items rejected, by reason",
                 input=self.name,
@@ -41,7 +41,7 @@ class InputCounters:
         self.connections.inc()
         self.bytes.inc(size)
 
-    def offer(self, send: trio.MemorySendChannel[PointBatch], batch: PointBatch) -> None:
+    def offer(self, send: trio.MemorySendChannel[EngineBatch], batch: PointBatch) -> None:
         """Hand `batch` on without waiting (UDP cannot push back); count it kept or dropped."""
         if not len(batch):
             return

@@ -23,7 +23,7 @@ import trio
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.counting import InputCounters
 from cyanite_py.inputs.lines import Reject, clean, plain_paths
-from cyanite_py.model import PointBatch
+from cyanite_py.model import EngineBatch, PointBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import settings
 
@@ -104,7 +104,7 @@ class PickleInput:
     def __init__(
         self,
         config: PickleInputConfig,
-        send: trio.MemorySendChannel[PointBatch],
+        send: trio.MemorySendChannel[EngineBatch],
         registry: Registry,
     ) -> None:
         self.config = config

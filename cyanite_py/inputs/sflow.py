@@ -16,7 +16,7 @@ import trio
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.counting import InputCounters
 from cyanite_py.inputs.udp import receive_datagrams
-from cyanite_py.model import PointBatch
+from cyanite_py.model import EngineBatch
 from cyanite_py.settings import settings
 from cyanite_py.sflow.decoder import SflowDecoder
 from cyanite_py.sflow.naming import clean
@@ -48,7 +48,7 @@ class SflowInput:
     def __init__(
         self,
         config: SflowInputConfig,
-        send: trio.MemorySendChannel[PointBatch],
+        send: trio.MemorySendChannel[EngineBatch],
         registry: Registry,
         clock: Callable[[], float] = time.time,
     ) -> None:

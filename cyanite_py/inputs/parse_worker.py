@@ -1,0 +1,94 @@
+"""A parse worker process: carbon plaintext chunks in on stdin, keyed points out on stdout.
+
+Parsing lines and looking their paths up take most of the server's interpreter time; a
+worker does both on another core. A frame in is a chunk of whole lines; a frame out holds
+the times, values and path keys of its points as little-endian columns, then the paths the
+worker numbered for the first time, so a path's text crosses the pipe once.
+
+The worker ignores SIGINT and SIGTERM (a terminal or service manager signals the whole
+process group) and ends when its input ends, so the server finishes every chunk it sent
+before it shuts down.
+"""
+
+from __future__ import annotations
+
+import signal
+import struct
+import sys
+import time
+from collections import Counter
+from typing import BinaryIO
+
+import numpy as np
+
+from cyanite_py.inputs.lines import REASONS, parse_chunk
+
+CHUNK_HEADER = struct.Struct("<I")
+"""Bytes in the chunk that follows."""
+
+RESULT_HEADER = struct.Struct(f"<II{len(REASONS)}I")
+"""Points, bytes of new paths, and lines rejected for each of `REASONS`."""
+
+POINT_BYTES = 8 + 8 + 4
+"""A time (int64), a value (float64) and a path key (uint32)."""
+
+
+class Numbering:
+    """Keys for paths in the order the worker first sees them."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, int] = {}
+
+    def keys(self, paths: list[str]) -> tuple[list[int], list[str]]:
+        """Each path's key, and the paths numbered by this call, in key order."""
+        known = self._keys
+        try:
+            return list(map(known.__getitem__, paths)), []
+        except KeyError:
+            new = [path for path in dict.fromkeys(paths) if path not in known]
+            known.update(zip(new, range(len(known), len(known) + len(new)), strict=True))
+            return list(map(known.__getitem__, paths)), new
+
+
+def parse_frame(chunk: bytes, numbering: Numbering, max_line_length: int) -> bytes:
+    """The result frame for one chunk."""
+    rejected: Counter[str] = Counter()
+
+    def reject(reason: str, count: int) -> None:
+        rejected[reason] += count
+
+    batch = parse_chunk(chunk, int(time.time()), max_line_length, reject)
+    keys, new = numbering.keys(batch.paths)
+    names = "\n".join(new).encode()
+    header = RESULT_HEADER.pack(len(keys), len(names), *(rejected[r] for r in REASONS))
+    return b"".join(
+        (
+            header,
+            np.asarray(batch.times, dtype="<i8").tobytes(),
+            np.asarray(batch.values, dtype="<f8").tobytes(),
+            np.asarray(keys, dtype="<u4").tobytes(),
+            names,
+        )
+    )
+
+
+def serve(source: BinaryIO, sink: BinaryIO, max_line_length: int) -> None:
+    """Answer every chunk frame from `source` with a result frame on `sink`, until EOF."""
+    numbering = Numbering()
+    while header := source.read(CHUNK_HEADER.size):
+        (size,) = CHUNK_HEADER.unpack(header)
+        chunk = source.read(size)
+        if len(chunk) < size:
+            return
+        sink.write(parse_frame(chunk, numbering, max_line_length))
+        sink.flush()
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    serve(sys.stdin.buffer, sys.stdout.buffer, int(sys.argv[1]))
+
+
+if __name__ == "__main__":
+    main()
