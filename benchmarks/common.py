@@ -37,17 +37,24 @@ VERDICT_PREFIX = "target |"
 def flush_batch(paths: list[str], step: int, base: int) -> SnapshotBatch:
     """One engine-shaped flush for the store benchmarks: every path at both
     `STORE_RESOLUTIONS`, at window `step` after `base`."""
-    out = SnapshotBatch(new_paths=list(paths) if step == 0 else [])
     n = len(paths)
-    for resolution in STORE_RESOLUTIONS:
-        out.paths.extend(paths)
-        out.precisions.extend([resolution.precision] * n)
-        out.periods.extend([resolution.period] * n)
-        out.times.extend([base + resolution.precision * step] * n)
-        out.counts.extend([3] * n)
-        out.sums.extend([float(i + step) for i in range(n)])
-        out.mins.extend([float(i) for i in range(n)])
-        out.maxs.extend([float(i + 2 * step) for i in range(n)])
+    ramp = np.arange(n, dtype=np.float64)
+    out = SnapshotBatch.joined(
+        [
+            SnapshotBatch(
+                np.array(paths, dtype=object),
+                np.full(n, resolution.precision),
+                np.full(n, resolution.period),
+                np.full(n, base + resolution.precision * step),
+                np.full(n, 3),
+                ramp + step,
+                ramp,
+                ramp + 2 * step,
+            )
+            for resolution in STORE_RESOLUTIONS
+        ]
+    )
+    out.new_paths = list(paths) if step == 0 else []
     return out
 
 

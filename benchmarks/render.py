@@ -63,14 +63,14 @@ async def memory_store(windows: dict[str, Windows], registry: Registry) -> Memor
         size = len(held)
         await store.write(
             SnapshotBatch(
-                paths=[path] * size,
-                precisions=[RESOLUTION.precision] * size,
-                periods=[RESOLUTION.period] * size,
-                times=held.times.tolist(),
-                counts=[1] * size,
-                sums=held.sums.tolist(),
-                mins=held.mins.tolist(),
-                maxs=held.maxs.tolist(),
+                paths=np.full(size, path, dtype=object),
+                precisions=np.full(size, RESOLUTION.precision),
+                periods=np.full(size, RESOLUTION.period),
+                times=held.times,
+                counts=np.ones(size, dtype=np.int64),
+                sums=held.sums,
+                mins=held.mins,
+                maxs=held.maxs,
                 new_paths=[path],
             )
         )

@@ -42,21 +42,27 @@ def series_name(index: int) -> str:
 
 def day_of_snapshots(paths: list[str], first: int, end: int) -> SnapshotBatch:
     """Both resolutions' windows of one day for each path, in time order per path."""
-    batch = SnapshotBatch(new_paths=paths)
+    parts = []
     for offset, path in enumerate(paths):
         for precision, period in RESOLUTIONS:
             times = np.arange(end - DAY, end, precision, dtype=np.int64)
             values = np.sin(times / 3600 + first + offset) * 100 + first + offset
             count = precision // 10
             size = len(times)
-            batch.paths.extend([path] * size)
-            batch.precisions.extend([precision] * size)
-            batch.periods.extend([period] * size)
-            batch.times.extend(times.tolist())
-            batch.counts.extend([count] * size)
-            batch.sums.extend((values * count).tolist())
-            batch.mins.extend(values.tolist())
-            batch.maxs.extend(values.tolist())
+            parts.append(
+                SnapshotBatch(
+                    np.full(size, path, dtype=object),
+                    np.full(size, precision),
+                    np.full(size, period),
+                    times,
+                    np.full(size, count),
+                    values * count,
+                    values,
+                    values,
+                )
+            )
+    batch = SnapshotBatch.joined(parts)
+    batch.new_paths = paths
     return batch
 
 

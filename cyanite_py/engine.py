@@ -20,8 +20,10 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import trio
 
 from cyanite_py.counters import Registry
@@ -88,32 +90,32 @@ def compile_rules(rules: dict[str, list[Resolution]]) -> tuple[Rule, ...]:
 
 
 class _Column:
-    """An int64 array that grows by doubling, so per-path lookups stay vectorised."""
+    """An array that grows by doubling, so per-path lookups stay vectorised."""
 
-    def __init__(self) -> None:
-        self._data: IntArray = np.zeros(1024, dtype=np.int64)
+    def __init__(self, dtype: type[np.generic] = np.int64) -> None:
+        self._data: npt.NDArray[Any] = np.zeros(1024, dtype=dtype)
         self._size = 0
 
     @property
-    def values(self) -> IntArray:
+    def values(self) -> npt.NDArray[Any]:
         return self._data[: self._size]
 
     def __len__(self) -> int:
         return self._size
 
-    def append(self, value: int) -> None:
+    def append(self, value: object) -> None:
         self._reserve(1)
         self._data[self._size] = value
         self._size += 1
 
-    def extend(self, values: IntArray) -> None:
+    def extend(self, values: npt.NDArray[Any]) -> None:
         self._reserve(len(values))
         self._data[self._size : self._size + len(values)] = values
         self._size += len(values)
 
     def _reserve(self, more: int) -> None:
         if self._size + more > len(self._data):
-            grown = np.zeros(max(2 * len(self._data), self._size + more), dtype=np.int64)
+            grown = np.zeros(max(2 * len(self._data), self._size + more), self._data.dtype)
             grown[: self._size] = self.values
             self._data = grown
 
@@ -184,7 +186,7 @@ class Engine:
         self._clock = clock
         self._path_ids: dict[str, int] = {}
         self._table_ids: weakref.WeakKeyDictionary[PathTable, _Column] = weakref.WeakKeyDictionary()
-        self._paths: list[str] = []
+        self._path_names = _Column(np.object_)
         self._first_slot = _Column()
         self._resolution_count = _Column()
         self._rule_index: list[int] = []
@@ -200,7 +202,9 @@ class Engine:
         )
         self._flushed = registry.counter("engine_windows_flushed", "windows closed and emitted")
         self._series = registry.counter("engine_series_created", "paths first seen")
-        registry.gauge("engine_series", "paths with open state", lambda: float(len(self._paths)))
+        registry.gauge(
+            "engine_series", "paths with open state", lambda: float(len(self._path_names))
+        )
         registry.gauge(
             "engine_open_windows",
             "windows holding points not yet flushed",
@@ -290,13 +294,7 @@ class Engine:
         if not fresh.all():
             self._expired.inc(int(np.count_nonzero(~fresh)))
             slots, starts, values = slots[fresh], starts[fresh], values[fresh]
-        out = SnapshotBatch()
-        if len(slots):
-            self._merge(slots, starts, values, out)
-        if self._new_paths:
-            out.new_paths, self._new_paths = self._new_paths, []
-        if len(out) or out.new_paths:
-            self._emit(out)
+        self._hand_on(self._merge(slots, starts, values) if len(slots) else [])
 
     def _ids_of(self, batch: EngineBatch) -> IntArray:
         """The engine's id of each point's path; a table's new names are numbered once."""
@@ -323,10 +321,10 @@ class Engine:
         found = self._path_ids.get(path)
         if found is not None:
             return found
-        path_id = len(self._paths)
+        path_id = len(self._path_names)
         rule = self._match_rule(path)
         self._path_ids[path] = path_id
-        self._paths.append(path)
+        self._path_names.append(path)
         self._rule_index.append(rule)
         resolutions = self._rules[rule].resolutions
         self._first_slot.append(self._slots.allocate(path_id, resolutions))
@@ -358,10 +356,9 @@ class Engine:
             np.concatenate([p[2] for p in parts]),
         )
 
-    def _merge(
-        self, slots: IntArray, starts: IntArray, values: FloatArray, out: SnapshotBatch
-    ) -> None:
-        """Fold (slot, window start, value) rows into the open windows."""
+    def _merge(self, slots: IntArray, starts: IntArray, values: FloatArray) -> list[SnapshotBatch]:
+        """Fold (slot, window start, value) rows into the open windows; return the windows
+        this closes."""
         order = np.argsort((slots << 32) | starts, kind="stable")
         slots, starts, values = slots[order], starts[order], values[order]
         boundary = np.empty(len(slots), dtype=bool)
@@ -392,22 +389,24 @@ class Engine:
         last_of_slot = np.append(g_slot[1:] != g_slot[:-1], True)
         opening = newer & last_of_slot
         replaced = g_slot[opening]
-        self._emit_slots(replaced[s.count[replaced] > 0], out)
+        closed = [self._closed_slots(replaced[s.count[replaced] > 0])]
         passing = newer & ~last_of_slot
-        self._emit_rows(
-            g_slot[passing],
-            g_start[passing],
-            g_count[passing],
-            g_sum[passing],
-            g_min[passing],
-            g_max[passing],
-            out,
+        closed.append(
+            self._closed_rows(
+                g_slot[passing],
+                g_start[passing],
+                g_count[passing],
+                g_sum[passing],
+                g_min[passing],
+                g_max[passing],
+            )
         )
         s.start[replaced] = g_start[opening]
         s.count[replaced] = g_count[opening]
         s.sum[replaced] = g_sum[opening]
         s.min[replaced] = g_min[opening]
         s.max[replaced] = g_max[opening]
+        return closed
 
     # ---- flushing ----
 
@@ -424,21 +423,25 @@ class Engine:
         self._close(np.flatnonzero(self._slots.count[: self._slots.size] > 0))
 
     def _close(self, slots: IntArray) -> None:
-        out = SnapshotBatch()
+        closed = self._closed_slots(slots)
+        self._slots.count[slots] = 0
+        self._hand_on([closed])
+
+    def _hand_on(self, closed: list[SnapshotBatch]) -> None:
+        """Emit the closed windows, with the paths first seen since the last emit."""
+        out = SnapshotBatch.joined([batch for batch in closed if len(batch)])
         if self._new_paths:
             out.new_paths, self._new_paths = self._new_paths, []
-        self._emit_slots(slots, out)
-        self._slots.count[slots] = 0
         if len(out) or out.new_paths:
             self._emit(out)
 
-    def _emit_slots(self, slots: IntArray, out: SnapshotBatch) -> None:
+    def _closed_slots(self, slots: IntArray) -> SnapshotBatch:
         s = self._slots
-        self._emit_rows(
-            slots, s.start[slots], s.count[slots], s.sum[slots], s.min[slots], s.max[slots], out
+        return self._closed_rows(
+            slots, s.start[slots], s.count[slots], s.sum[slots], s.min[slots], s.max[slots]
         )
 
-    def _emit_rows(
+    def _closed_rows(
         self,
         slots: IntArray,
         starts: IntArray,
@@ -446,18 +449,16 @@ class Engine:
         sums: FloatArray,
         mins: FloatArray,
         maxs: FloatArray,
-        out: SnapshotBatch,
-    ) -> None:
-        if not len(slots):
-            return
+    ) -> SnapshotBatch:
         s = self._slots
-        paths = self._paths
-        out.paths.extend(map(paths.__getitem__, s.path_id[slots].tolist()))
-        out.precisions.extend(s.precision[slots].tolist())
-        out.periods.extend(s.period[slots].tolist())
-        out.times.extend(starts.tolist())
-        out.counts.extend(counts.tolist())
-        out.sums.extend(sums.tolist())
-        out.mins.extend(mins.tolist())
-        out.maxs.extend(maxs.tolist())
         self._flushed.inc(len(slots))
+        return SnapshotBatch(
+            self._path_names.values[s.path_id[slots]],
+            s.precision[slots],
+            s.period[slots],
+            starts,
+            counts,
+            sums,
+            mins,
+            maxs,
+        )

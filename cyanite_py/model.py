@@ -7,8 +7,9 @@ the engine and the stores all work on whole columns.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +17,7 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 KeyArray = npt.NDArray[np.uint32]
+ObjectArray = npt.NDArray[np.object_]
 
 UNIT_SECONDS = {
     "s": 1,
@@ -155,61 +157,94 @@ class Snapshot:
         return self.sum / self.count
 
 
+def _ints() -> IntArray:
+    return np.empty(0, dtype=np.int64)
+
+
+def _floats() -> FloatArray:
+    return np.empty(0, dtype=np.float64)
+
+
+def _names() -> ObjectArray:
+    return np.empty(0, dtype=object)
+
+
 @dataclass(slots=True)
 class SnapshotBatch:
-    """Closed windows in columns, plus paths first seen since the previous batch."""
+    """Closed windows in numpy columns (`paths` holds `str` objects), plus paths first seen
+    since the previous batch. Columns go from the engine to a store's encoder without
+    becoming Python objects one window at a time."""
 
-    paths: list[str] = field(default_factory=list)
-    precisions: list[int] = field(default_factory=list)
-    periods: list[int] = field(default_factory=list)
-    times: list[int] = field(default_factory=list)
-    counts: list[int] = field(default_factory=list)
-    sums: list[float] = field(default_factory=list)
-    mins: list[float] = field(default_factory=list)
-    maxs: list[float] = field(default_factory=list)
+    paths: ObjectArray = field(default_factory=_names)
+    precisions: IntArray = field(default_factory=_ints)
+    periods: IntArray = field(default_factory=_ints)
+    times: IntArray = field(default_factory=_ints)
+    counts: IntArray = field(default_factory=_ints)
+    sums: FloatArray = field(default_factory=_floats)
+    mins: FloatArray = field(default_factory=_floats)
+    maxs: FloatArray = field(default_factory=_floats)
     new_paths: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, snapshots: Iterable[Snapshot], new_paths: Iterable[str] = ()) -> SnapshotBatch:
+        """A batch of these snapshots, for callers that build one window at a time."""
+        rows = list(snapshots)
+        paths = np.empty(len(rows), dtype=object)
+        paths[:] = [row.path for row in rows]
+        return cls(
+            paths,
+            np.array([row.precision for row in rows], dtype=np.int64),
+            np.array([row.period for row in rows], dtype=np.int64),
+            np.array([row.time for row in rows], dtype=np.int64),
+            np.array([row.count for row in rows], dtype=np.int64),
+            np.array([row.sum for row in rows], dtype=np.float64),
+            np.array([row.min for row in rows], dtype=np.float64),
+            np.array([row.max for row in rows], dtype=np.float64),
+            list(new_paths),
+        )
+
+    @classmethod
+    def joined(cls, batches: Sequence[SnapshotBatch]) -> SnapshotBatch:
+        """One batch holding every snapshot and new path of `batches`, in order."""
+        if len(batches) == 1:
+            return batches[0]
+        if not batches:
+            return cls()
+        return cls(
+            *_columns(lambda name: np.concatenate([getattr(batch, name) for batch in batches])),
+            [path for batch in batches for path in batch.new_paths],
+        )
 
     def __len__(self) -> int:
         return len(self.paths)
 
+    def split(self, size: int) -> tuple[SnapshotBatch, SnapshotBatch]:
+        """The first `size` snapshots (with all new paths), and the rest."""
+        head = SnapshotBatch(*_columns(lambda name: getattr(self, name)[:size]), self.new_paths)
+        rest = SnapshotBatch(*_columns(lambda name: getattr(self, name)[size:]))
+        return head, rest
+
     def tuples(self) -> Iterator[tuple[str, int, int, int, int, float, float, float]]:
-        """`(path, precision, period, time, count, sum, min, max)` per snapshot, cheaply."""
-        return zip(
-            self.paths,
-            self.precisions,
-            self.periods,
-            self.times,
-            self.counts,
-            self.sums,
-            self.mins,
-            self.maxs,
-            strict=True,
-        )
+        """`(path, precision, period, time, count, sum, min, max)` per snapshot."""
+        return zip(*(getattr(self, name).tolist() for name in COLUMNS), strict=True)
 
     def rows(self) -> Iterator[Snapshot]:
         for row in self.tuples():
             yield Snapshot(*row)
 
-    def append(self, snapshot: Snapshot) -> None:
-        self.paths.append(snapshot.path)
-        self.precisions.append(snapshot.precision)
-        self.periods.append(snapshot.period)
-        self.times.append(snapshot.time)
-        self.counts.append(snapshot.count)
-        self.sums.append(snapshot.sum)
-        self.mins.append(snapshot.min)
-        self.maxs.append(snapshot.max)
 
-    def extend(self, other: SnapshotBatch) -> None:
-        self.paths.extend(other.paths)
-        self.precisions.extend(other.precisions)
-        self.periods.extend(other.periods)
-        self.times.extend(other.times)
-        self.counts.extend(other.counts)
-        self.sums.extend(other.sums)
-        self.mins.extend(other.mins)
-        self.maxs.extend(other.maxs)
-        self.new_paths.extend(other.new_paths)
+COLUMNS = ("paths", "precisions", "periods", "times", "counts", "sums", "mins", "maxs")
+"""`SnapshotBatch`'s numpy columns, in field order."""
+
+Columns = tuple[
+    ObjectArray, IntArray, IntArray, IntArray, IntArray, FloatArray, FloatArray, FloatArray
+]
+
+
+def _columns(column: Callable[[str], Any]) -> Columns:
+    """`column(name)` for each of `COLUMNS`, in order."""
+    paths, precisions, periods, times, counts, sums, mins, maxs = map(column, COLUMNS)
+    return paths, precisions, periods, times, counts, sums, mins, maxs
 
 
 AGGREGATES = ("mean", "sum", "min", "max", "count")

@@ -52,10 +52,7 @@ def snap(
 
 
 def batch(*snapshots: Snapshot, new_paths: tuple[str, ...] = ()) -> SnapshotBatch:
-    out = SnapshotBatch(new_paths=list(new_paths))
-    for snapshot in snapshots:
-        out.append(snapshot)
-    return out
+    return SnapshotBatch.of(snapshots, new_paths)
 
 
 async def read_windows(
@@ -203,10 +200,14 @@ class StoreContract:
 
     async def test_big_batch(self, store: Store) -> None:
         paths = [f"big.p{i:04d}" for i in range(5000)]
-        big = SnapshotBatch(new_paths=list(paths))
-        for step in range(10):
-            for i, path in enumerate(paths):
-                big.append(snap(path, BASE + 10 * step, total=float(i * 10 + step)))
+        big = SnapshotBatch.of(
+            (
+                snap(path, BASE + 10 * step, total=float(i * 10 + step))
+                for step in range(10)
+                for i, path in enumerate(paths)
+            ),
+            paths,
+        )
         assert len(big) == 50_000
         await store.write(big)
         found = await read_windows(store, paths, FINE, BASE, NOW)

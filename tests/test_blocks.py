@@ -12,10 +12,7 @@ from cyanite_py.store.blocks import BLOCK_WINDOWS, RECORD, pack, unpack
 
 
 def batch_of(*snapshots: Snapshot) -> SnapshotBatch:
-    out = SnapshotBatch()
-    for snapshot in snapshots:
-        out.append(snapshot)
-    return out
+    return SnapshotBatch.of(snapshots)
 
 
 def test_a_block_holds_one_paths_consecutive_windows_at_one_precision() -> None:

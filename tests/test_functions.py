@@ -18,7 +18,7 @@ from cyanite_py.api.target import parse
 from cyanite_py.counters import Registry
 from cyanite_py.engine import DriftConfig, Engine, EngineConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
-from cyanite_py.model import PointBatch, Resolution, SnapshotBatch
+from cyanite_py.model import PointBatch, Resolution, Snapshot, SnapshotBatch
 from cyanite_py.query import Reader
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 
@@ -56,17 +56,23 @@ class World:
         resolution: Resolution = FINE,
     ) -> None:
         """`values[i]` as the window at `start + (i + 1) * precision`; None writes nothing."""
-        batch = SnapshotBatch(new_paths=[path])
-        for index, value in enumerate(values):
-            if value is not None:
-                batch.paths.append(path)
-                batch.precisions.append(resolution.precision)
-                batch.periods.append(resolution.period)
-                batch.times.append(start + (index + 1) * resolution.precision)
-                batch.counts.append(1)
-                batch.sums.append(value)
-                batch.mins.append(value)
-                batch.maxs.append(value)
+        batch = SnapshotBatch.of(
+            (
+                Snapshot(
+                    path,
+                    resolution.precision,
+                    resolution.period,
+                    start + (index + 1) * resolution.precision,
+                    1,
+                    value,
+                    value,
+                    value,
+                )
+                for index, value in enumerate(values)
+                if value is not None
+            ),
+            [path],
+        )
         await self.store.write(batch)
         self.index.add([path])
 

@@ -157,10 +157,7 @@ async def test_reads_do_not_wait_for_a_big_write(tmp_path: Path, nursery: trio.N
     await nursery.start(store.run)
     await store.write(batch(snap("before", BASE, total=3.0)))
     paths = [f"big.p{i:05d}" for i in range(20_000)]
-    big = SnapshotBatch()
-    for step in range(15):
-        for path in paths:
-            big.append(snap(path, BASE + 10 * step))
+    big = SnapshotBatch.of(snap(path, BASE + 10 * step) for step in range(15) for path in paths)
     done = trio.Event()
 
     async def write_big() -> None:

@@ -13,7 +13,7 @@ from cyanite_py.counters import Registry
 from cyanite_py.model import Resolution, Series, SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
-from cyanite_py.store.writer import StoreWriter, StoreWriterConfig, split
+from cyanite_py.store.writer import StoreWriter, StoreWriterConfig
 from tests.store_contract import BASE, FINE, NOW, snap
 
 
@@ -48,10 +48,9 @@ class FailingStore:
 
 
 def make_batch(path: str, windows: int, new: bool = False) -> SnapshotBatch:
-    out = SnapshotBatch(new_paths=[path] if new else [])
-    for i in range(windows):
-        out.append(snap(path, BASE + 10 * i, total=float(i)))
-    return out
+    return SnapshotBatch.of(
+        (snap(path, BASE + 10 * i, total=float(i)) for i in range(windows)), [path] if new else []
+    )
 
 
 async def stored_count(store: FailingStore, path: str) -> int:
@@ -74,9 +73,9 @@ def test_config_defaults_and_validation() -> None:
 
 
 def test_split_keeps_new_paths_with_the_head() -> None:
-    head, rest = split(make_batch("s", 5, new=True), 2)
+    head, rest = make_batch("s", 5, new=True).split(2)
     assert (len(head), len(rest), head.new_paths, rest.new_paths) == (2, 3, ["s"], [])
-    assert rest.times == [BASE + 20, BASE + 30, BASE + 40]
+    assert rest.times.tolist() == [BASE + 20, BASE + 30, BASE + 40]
 
 
 async def test_writes_what_is_submitted(autojump_clock: trio.testing.MockClock) -> None:

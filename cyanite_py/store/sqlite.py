@@ -36,7 +36,7 @@ import trio
 from pydantic import NonNegativeInt, PositiveInt
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import Resolution, Series, SnapshotBatch
+from cyanite_py.model import IntArray, Resolution, Series, SnapshotBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
@@ -242,12 +242,8 @@ class SqliteStore:
         self, connection: sqlite3.Connection, batch: SnapshotBatch
     ) -> tuple[dict[str, int], set[tuple[int, int]]]:
         """One transaction: new paths, new resolutions, then the snapshots merged in."""
-        ids = self._ids
-        unknown = set(batch.paths).union(batch.new_paths).difference(ids)
-        fresh = {name: self._next_id + i for i, name in enumerate(sorted(unknown))}
-        resolutions = set(zip(batch.precisions, batch.periods, strict=True)) - self._resolutions
-        lookup = ids | fresh if fresh else ids
-        path_ids = list(map(lookup.__getitem__, batch.paths))
+        path_ids, fresh = self._path_ids(batch.paths.tolist(), batch.new_paths)
+        resolutions = _distinct_pairs(batch.precisions, batch.periods) - self._resolutions
         connection.execute("BEGIN IMMEDIATE")
         try:
             connection.executemany(
@@ -264,6 +260,20 @@ class SqliteStore:
                 connection.execute("ROLLBACK")
             raise
         return fresh, resolutions
+
+    def _path_ids(self, paths: list[str], new_paths: list[str]) -> tuple[list[int], dict[str, int]]:
+        """Each path's id, and ids for the paths not yet stored (numbered in name order)."""
+        ids = self._ids
+        unknown = set(new_paths).difference(ids)
+        if not unknown:
+            try:
+                return list(map(ids.__getitem__, paths)), {}
+            except KeyError:
+                pass  # a path not announced in new_paths: find every such one
+        unknown.update(set(paths).difference(ids))
+        fresh = {name: self._next_id + i for i, name in enumerate(sorted(unknown))}
+        lookup = ids | fresh
+        return list(map(lookup.__getitem__, paths)), fresh
 
     async def _on_writer(self, op: str, work: Callable[..., T], *args: Any) -> T:
         """Run `work(writer, *args)` on a thread; the caller holds the write lock."""
@@ -337,6 +347,18 @@ class _Read:
         finally:
             connection.execute("COMMIT")
         return found
+
+
+def _distinct_pairs(first: IntArray, second: IntArray) -> set[tuple[int, int]]:
+    """The distinct `(first[i], second[i])`, one vectorised pass per pair found: a batch
+    holds only a few resolutions."""
+    found: set[tuple[int, int]] = set()
+    while len(first):
+        pair = (int(first[0]), int(second[0]))
+        found.add(pair)
+        other = (first != pair[0]) | (second != pair[1])
+        first, second = first[other], second[other]
+    return found
 
 
 def _load_paths_sync(connection: sqlite3.Connection) -> list[str]:

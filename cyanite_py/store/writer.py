@@ -46,32 +46,6 @@ class StoreWriterConfig:
             raise ValueError("retry_max must be at least retry_initial")
 
 
-def split(batch: SnapshotBatch, size: int) -> tuple[SnapshotBatch, SnapshotBatch]:
-    """The first `size` snapshots (with all new paths), and the rest."""
-    head = SnapshotBatch(
-        batch.paths[:size],
-        batch.precisions[:size],
-        batch.periods[:size],
-        batch.times[:size],
-        batch.counts[:size],
-        batch.sums[:size],
-        batch.mins[:size],
-        batch.maxs[:size],
-        batch.new_paths,
-    )
-    rest = SnapshotBatch(
-        batch.paths[size:],
-        batch.precisions[size:],
-        batch.periods[size:],
-        batch.times[size:],
-        batch.counts[size:],
-        batch.sums[size:],
-        batch.mins[size:],
-        batch.maxs[size:],
-    )
-    return head, rest
-
-
 class StoreWriter:
     """Owns the buffer of snapshots not yet persisted and the one task that writes them."""
 
@@ -127,7 +101,7 @@ class StoreWriter:
                 self._buffered,
                 dropped,
             )
-            batch, _ = split(batch, room)
+            batch, _ = batch.split(room)
         self._pending.append(batch)
         self._buffered += len(batch)
         self._wakeup.set()
@@ -151,18 +125,17 @@ class StoreWriter:
 
     def _take(self) -> SnapshotBatch:
         """Coalesce buffered batches, from the head, into one of at most `max_batch`."""
-        taken = SnapshotBatch()
-        while self._pending:
-            room = self.config.max_batch - len(taken)
+        taken: list[SnapshotBatch] = []
+        room = self.config.max_batch
+        while self._pending and room > 0:
             head = self._pending[0]
             if len(head) <= room:
-                taken.extend(self._pending.popleft())
-            elif room > 0:
-                first, self._pending[0] = split(head, room)
-                taken.extend(first)
+                taken.append(self._pending.popleft())
             else:
-                break
-        return taken
+                first, self._pending[0] = head.split(room)
+                taken.append(first)
+            room -= len(taken[-1])
+        return SnapshotBatch.joined(taken)
 
     async def _write_next(self) -> None:
         """Write one coalesced batch, retrying until the store takes it.
