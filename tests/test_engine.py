@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 import pytest
 import trio
 import trio.testing
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from cyanite_py.counters import Registry
 from cyanite_py.engine import DriftConfig, Engine, EngineConfig
-from cyanite_py.model import PointBatch, Resolution, Snapshot, SnapshotBatch
+from cyanite_py.model import KeyedPoints, PathTable, PointBatch, Resolution, Snapshot, SnapshotBatch
 
 NOW = 1_700_000_000 - 1_700_000_000 % 3600
 
@@ -192,3 +193,41 @@ def test_column_wise_aggregation_matches_the_obvious_one(
             assert snap.count == len(values)
             assert snap.sum == pytest.approx(sum(values), abs=1e-6)
             assert (snap.min, snap.max) == (min(values), max(values))
+
+
+def keyed(table: PathTable, *points: tuple[int, float, int]) -> KeyedPoints:
+    keys, values, times = zip(*points, strict=True)
+    return KeyedPoints(
+        table,
+        np.array(keys, dtype=np.uint32),
+        np.array(values, dtype=np.float64),
+        np.array(times, dtype=np.int64),
+    )
+
+
+def test_keyed_points_join_the_windows_of_the_same_paths() -> None:
+    h = Harness()
+    table = PathTable()
+    table.names.extend(["a", "b"])
+    h.ingest(("a", 1, NOW))
+    h.engine.ingest(keyed(table, (0, 2, NOW + 1), (1, 5, NOW + 2)), PointBatch(["b"], [7], [NOW]))
+    table.names.append("c")
+    h.engine.ingest(keyed(table, (2, 4, NOW + 3), (0, 3, NOW + 4)))
+    h.engine.flush_all()
+    fine = {s.path: (s.count, s.sum, s.min, s.max) for s in h.snapshots() if s.precision == 10}
+    assert fine == {"a": (3, 6.0, 1.0, 3.0), "b": (2, 12.0, 5.0, 7.0), "c": (1, 4.0, 4.0, 4.0)}
+    assert h.new_paths() == ["a", "b", "c"]
+    assert h.registry.total("engine_series_created") == 3
+
+
+def test_two_tables_number_the_same_path_alike() -> None:
+    h = Harness()
+    first, second = PathTable(), PathTable()
+    first.names.extend(["x", "y"])
+    second.names.extend(["y", "x"])
+    h.engine.ingest(keyed(first, (0, 1, NOW), (1, 10, NOW)), keyed(second, (0, 20, NOW)))
+    h.engine.ingest(keyed(second, (1, 2, NOW + 1)))
+    h.engine.flush_all()
+    fine = {s.path: (s.count, s.sum) for s in h.snapshots() if s.precision == 10}
+    assert fine == {"x": (2, 3.0), "y": (2, 30.0)}
+    assert sorted(h.new_paths()) == ["x", "y"]
