@@ -233,11 +233,29 @@ def wait_settled(api: int, paths: int, timeout: float) -> None:
 
 
 def peak_rss_mib(pid: int) -> float:
-    """The process's high-water resident set size (VmHWM), in MiB."""
+    """The high-water resident set size (VmHWM) of the process plus each of its children
+    (the parse workers), in MiB: an upper bound on their peak together."""
+    return sum(_status_mib(each, "VmHWM") for each in [pid, *_children(pid)])
+
+
+def rss_mib(pid: int) -> float:
+    """The resident set size now (VmRSS) of the process and its children, in MiB."""
+    return sum(_status_mib(each, "VmRSS") for each in [pid, *_children(pid)])
+
+
+def _status_mib(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
 
 
 def p95(values: Sequence[float]) -> float:

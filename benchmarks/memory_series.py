@@ -1,11 +1,13 @@
-"""Memory target: the server's peak RSS once 1,000,000 series are active, two resolutions
-each (10s:1d, 5m:30d), so 2,000,000 windows are open: target <= 1 GiB.
+"""Memory target: the peak RSS of the server and its parse workers once 1,000,000 series
+are active, two resolutions each (10s:1d, 5m:30d), so 2,000,000 windows are open: target
+<= 1 GiB.
 
 Starts `cyanite-py serve` with the default SQLite store in a temporary directory, sends one
 point, stamped now, for each path of the dc.host.group.metric tree of
 `benchmarks/glob_query.py` (4 x 250 x 10 x 100) over C TCP connections, waits until the
 engine has counted every point, the memory index holds every path and the writer has
-nothing buffered, then reads the server's high-water RSS (VmHWM) and its RSS now.
+nothing buffered, then reads the high-water RSS (VmHWM) and the RSS now of the server and
+its parse workers together.
 
     .venv/bin/python benchmarks/memory_series.py [--connections 4]
 """
@@ -22,6 +24,7 @@ from common import (
     metric,
     one_point_each,
     peak_rss_mib,
+    rss_mib,
     running_server,
     send_concurrently,
     verdict,
@@ -31,13 +34,6 @@ from common import (
 from glob_query import tree
 
 SETTLE_TIMEOUT = 600
-
-
-def current_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:
@@ -58,13 +54,14 @@ def main() -> None:
         wait_settled(api, len(names), SETTLE_TIMEOUT)
         series = metric(api, "cyanite_engine_series")
         windows = metric(api, "cyanite_engine_open_windows")
-        peak, now = peak_rss_mib(process.pid), current_rss_mib(process.pid)
+        peak, now = peak_rss_mib(process.pid), rss_mib(process.pid)
     print(
         f"{len(names):,} series, one point each over {args.connections} connections "
         f"({sum(map(len, payloads)) / 2**20:.0f} MiB), counted in {counted:.1f} s"
     )
     print(f"engine: {series:,.0f} series, {windows:,.0f} open windows")
-    print(f"server RSS: {idle:.0f} MiB at start, {now:.0f} MiB after, peak {peak:.0f} MiB")
+    rss = f"{idle:.0f} MiB at start, {now:.0f} MiB after, peak {peak:.0f} MiB"
+    print(f"RSS with parse workers: {rss}")
     print(load_average())
     verdict(f"peak RSS with {len(names):,} active series", peak, "MiB", "<=", 1024)
 
