@@ -3,7 +3,9 @@
 Every (path, resolution) pair is a *slot*: one row in a set of numpy columns holding the
 open window's start, count, sum, min and max. A batch of points is aggregated column-wise:
 points are expanded to one row per slot they touch, sorted by (slot, window start),
-reduced per group with `reduceat`, then merged with the open windows in one pass.
+reduced per group with `reduceat`, then merged with the open windows in one pass. Points
+from a parse worker name their paths by the worker's keys, which the engine maps to its own
+ids with one index per batch.
 
 A window closes when the wall clock passes its end plus the drift grace, or as soon as its
 slot receives a point for a later window (so replaying history at full speed keeps memory
