@@ -90,15 +90,6 @@ class PointBatch:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def as_points(self) -> PointBatch:
-        """This batch, as every `EngineBatch` spells itself with paths."""
-        return self
-
-    def extend(self, other: PointBatch) -> None:
-        self.paths.extend(other.paths)
-        self.values.extend(other.values)
-        self.times.extend(other.times)
-
 
 class PathTable:
     """A parse worker's numbering of the paths it has seen: key `k` is `names[k]`.
@@ -124,15 +115,6 @@ class KeyedPoints:
 
     def __len__(self) -> int:
         return len(self.keys)
-
-    def as_points(self) -> PointBatch:
-        """The same points with their paths spelled out."""
-        names = self.table.names
-        return PointBatch(
-            list(map(names.__getitem__, self.keys.tolist())),
-            self.values.tolist(),
-            self.times.tolist(),
-        )
 
 
 EngineBatch = PointBatch | KeyedPoints

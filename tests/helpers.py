@@ -14,7 +14,29 @@ import trio
 
 from cyanite_py.config import Config, parse_config
 from cyanite_py.counters import Registry
+from cyanite_py.model import EngineBatch, KeyedPoints, PointBatch
 from cyanite_py.server import Bound, Server
+
+
+async def collect(
+    receive: trio.MemoryReceiveChannel[EngineBatch],
+    points: int,
+    kinds: tuple[type[EngineBatch], ...] = (PointBatch, KeyedPoints),
+) -> PointBatch:
+    """At least `points` points from an input's queue, with their paths spelled out; every
+    batch must be one of `kinds`."""
+    out = PointBatch()
+    with trio.fail_after(30):
+        while len(out) < points:
+            batch = await receive.receive()
+            assert isinstance(batch, kinds)
+            if isinstance(batch, KeyedPoints):
+                paths = list(map(batch.table.names.__getitem__, batch.keys.tolist()))
+                batch = PointBatch(paths, batch.values.tolist(), batch.times.tolist())
+            out.paths += batch.paths
+            out.values += batch.values
+            out.times += batch.times
+    return out
 
 
 def server_config(**sections: Any) -> Config:

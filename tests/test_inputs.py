@@ -11,15 +11,8 @@ import trio
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
 from cyanite_py.inputs.pickle import PickleInput, PickleInputConfig, points_from_items
-from cyanite_py.model import EngineBatch, PointBatch
-
-
-async def collect(receive: trio.MemoryReceiveChannel[EngineBatch], points: int) -> PointBatch:
-    out = PointBatch()
-    with trio.fail_after(10):
-        while len(out) < points:
-            out.extend((await receive.receive()).as_points())
-    return out
+from cyanite_py.model import EngineBatch
+from tests.helpers import collect
 
 
 async def test_lines_split_across_reads_are_joined(nursery: trio.Nursery) -> None:

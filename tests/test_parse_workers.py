@@ -15,6 +15,7 @@ from cyanite_py.counters import Registry
 from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
 from cyanite_py.inputs.parse_worker import CHUNK_HEADER, POINT_BYTES, RESULT_HEADER, serve
 from cyanite_py.model import EngineBatch, KeyedPoints, PointBatch
+from tests.helpers import collect as collect_points
 
 LINES_PER_CONNECTION = 20_000
 
@@ -53,13 +54,7 @@ def test_a_worker_answers_each_chunk_and_sends_each_path_once() -> None:
 
 
 async def collect(receive: trio.MemoryReceiveChannel[EngineBatch], points: int) -> PointBatch:
-    out = PointBatch()
-    with trio.fail_after(30):
-        while len(out) < points:
-            batch = await receive.receive()
-            assert isinstance(batch, KeyedPoints)
-            out.extend(batch.as_points())
-    return out
+    return await collect_points(receive, points, kinds=(KeyedPoints,))
 
 
 async def send_lines(port: int, payload: bytes) -> None:

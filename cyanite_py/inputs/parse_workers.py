@@ -74,7 +74,8 @@ class _Frames:
             if not data:
                 return None
             self._buffer += data
-        frame = bytes(self._buffer[:size])
+        with memoryview(self._buffer) as view:
+            frame = bytes(view[:size])
         del self._buffer[:size]
         return frame
 
