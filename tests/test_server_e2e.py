@@ -113,7 +113,10 @@ def test_sigterm_flushes_every_open_window_and_exits_zero(tmp_path: Path) -> Non
     assert process.wait(timeout=30) == 0
 
     with sqlite3.connect(database) as db:
-        blocks = [data for (data,) in db.execute("SELECT data FROM block")]
+        blocks = [
+            data
+            for (data,) in db.execute("SELECT data FROM block UNION ALL SELECT data FROM recent")
+        ]
     stored = np.frombuffer(b"".join(blocks), dtype=RECORD)
     assert (len(stored), stored["sum"].sum()) == (1000, sum(range(1000)))
 

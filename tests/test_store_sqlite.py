@@ -77,6 +77,8 @@ def test_config_defaults_and_validation() -> None:
     with pytest.raises(ValueError):
         SqliteStoreConfig(synchronous="sometimes")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
+        SqliteStoreConfig(compact_after_writes=0)
+    with pytest.raises(ValueError):
         SqliteStoreConfig(pathh="x")  # type: ignore[call-arg]
 
 
@@ -209,3 +211,95 @@ async def test_many_paths_assigned_ids_across_batches(store: SqliteStore) -> Non
     found = await read_windows(store, [f"ids.r2.p{i}" for i in range(300)], FINE, BASE, NOW)
     assert [found[f"ids.r2.p{i}"].values("sum").tolist() for i in (0, 299)] == [[0.0], [299.0]]
     assert len(await store.load_paths()) == 900
+
+
+def table_rows(path: str, table: str) -> int:
+    with sqlite3.connect(path) as database:
+        (count,) = database.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(count)
+
+
+async def test_writes_go_to_recent_and_compaction_merges_them_into_blocks(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    config = config_at(tmp_path, compact_after_writes=3)
+    registry = Registry()
+    store = SqliteStore(config, registry)
+    await nursery.start(store.run)
+    await store.write(batch(snap("c.a", BASE, total=1.0), snap("c.b", BASE + 10)))
+    await store.write(batch(snap("c.a", BASE, total=2.0), snap("c.a", BASE + 10, total=5.0)))
+    assert (table_rows(config.path, "recent"), table_rows(config.path, "block")) == (3, 0)
+    before = rows(await read_one(store, "c.a"))
+    assert before == [(BASE, 2.0, 3.0, 1.0, 2.0), (BASE + 10, 1.0, 5.0, 5.0, 5.0)]
+
+    await store.write(batch(snap("c.b", BASE + 20, total=7.0)))
+    await wait_for_compactions(registry, 1)
+    assert (table_rows(config.path, "recent"), table_rows(config.path, "block")) == (0, 2)
+    assert rows(await read_one(store, "c.a")) == before
+    assert [w[0] for w in rows(await read_one(store, "c.b"))] == [BASE + 10, BASE + 20]
+
+
+async def test_a_window_merges_across_block_and_recent(store: SqliteStore) -> None:
+    await store.write(batch(snap("m.split", BASE, total=4.0), snap("m.split", BASE + 10)))
+    await store.expire()  # compacts first
+    await store.write(batch(snap("m.split", BASE, total=6.0), snap("m.split", BASE + 20)))
+    assert rows(await read_one(store, "m.split")) == [
+        (BASE, 2.0, 10.0, 4.0, 6.0),
+        (BASE + 10, 1.0, 1.0, 1.0, 1.0),
+        (BASE + 20, 1.0, 1.0, 1.0, 1.0),
+    ]
+
+
+async def test_recent_writes_are_read_and_compacted_after_a_restart(tmp_path: Path) -> None:
+    config = config_at(tmp_path, compact_after_writes=2)
+    async with trio.open_nursery() as nursery:
+        first = SqliteStore(config, Registry())
+        await nursery.start(first.run)
+        await first.write(batch(snap("r.a", BASE, total=1.0)))
+        nursery.cancel_scope.cancel()
+    assert table_rows(config.path, "recent") == 1
+    registry = Registry()
+    async with trio.open_nursery() as nursery:
+        second = SqliteStore(config, registry)
+        await nursery.start(second.run)
+        assert rows(await read_one(second, "r.a")) == [(BASE, 1.0, 1.0, 1.0, 1.0)]
+        await wait_for_compactions(registry, 1)
+        assert table_rows(config.path, "recent") == 0
+        await second.write(batch(snap("r.a", BASE, total=2.0)))
+        await second.write(batch(snap("r.a", BASE + 10, total=3.0)))
+        await wait_for_compactions(registry, 2)
+        assert table_rows(config.path, "recent") == 0
+        assert rows(await read_one(second, "r.a")) == [
+            (BASE, 2.0, 3.0, 1.0, 2.0),
+            (BASE + 10, 1.0, 3.0, 3.0, 3.0),
+        ]
+        nursery.cancel_scope.cancel()
+
+
+async def wait_for_compactions(registry: Registry, count: int) -> None:
+    with trio.fail_after(10):
+        while registry.value("store_compactions", store="sqlite") < count:
+            await trio.sleep(0.01)
+
+
+async def test_a_failed_compaction_is_retried_and_loses_nothing(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    config = config_at(tmp_path, busy_timeout=0)
+    registry = Registry()
+    store = SqliteStore(config, registry)
+    await nursery.start(store.run)
+    await store.write(batch(snap("f.a", BASE, total=1.0)))
+    other = sqlite3.connect(config.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable, match="expire failed"):
+            await store.expire()  # the compaction before it fails on the lock too
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert registry.value("store_errors", store="sqlite", op="compact") == 1
+    assert rows(await read_one(store, "f.a")) == [(BASE, 1.0, 1.0, 1.0, 1.0)]
+    await store.expire()
+    assert (table_rows(config.path, "recent"), table_rows(config.path, "block")) == (0, 1)
+    assert rows(await read_one(store, "f.a")) == [(BASE, 1.0, 1.0, 1.0, 1.0)]

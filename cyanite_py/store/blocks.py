@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cyanite_py.model import FloatArray, SnapshotBatch, Windows
+from cyanite_py.model import FloatArray, IntArray, SnapshotBatch, Windows
 
 BLOCK_WINDOWS = 64
 RECORD = np.dtype(
@@ -24,7 +24,7 @@ RECORD = np.dtype(
 FIELDS = RECORD.itemsize // 8
 """Float64-sized fields per record, so a block also reads as a plain `(n, FIELDS)` table."""
 
-BlockRow = tuple[int, int, int, int, bytes]
+BlockRow = tuple[int, int, int, int, memoryview]
 """`(path_id, precision, block start, period, records)`."""
 
 
@@ -34,41 +34,42 @@ def block_start(time: int, precision: int) -> int:
     return time - time % span
 
 
-def pack(batch: SnapshotBatch, path_ids: Sequence[int]) -> list[BlockRow]:
-    """One row per (path, precision, block) touched by the batch, records in time order."""
+def pack(batch: SnapshotBatch, path_ids: Sequence[int] | IntArray) -> list[BlockRow]:
+    """One row per (path, precision, block) touched by the batch, records in time order.
+
+    Rows are assembled by C-level `zip` and `map`, and each row's records are a view of
+    one buffer: a batch of history makes tens of thousands of rows."""
     if not len(batch):
         return []
     ids = np.asarray(path_ids, dtype=np.int64)
-    precisions = np.asarray(batch.precisions, dtype=np.int64)
-    times = np.asarray(batch.times, dtype=np.int64)
+    precisions = batch.precisions
+    times = batch.times
     starts = times - times % (precisions * BLOCK_WINDOWS)
-    order = np.lexsort((times, starts, precisions, ids))
+    order = np.lexsort((times, precisions, ids))
     records = np.empty(len(order), dtype=RECORD)
     records["time"] = times[order]
-    records["count"] = np.asarray(batch.counts, dtype=np.float64)[order]
-    records["sum"] = np.asarray(batch.sums, dtype=np.float64)[order]
-    records["min"] = np.asarray(batch.mins, dtype=np.float64)[order]
-    records["max"] = np.asarray(batch.maxs, dtype=np.float64)[order]
+    records["count"] = batch.counts[order]
+    records["sum"] = batch.sums[order]
+    records["min"] = batch.mins[order]
+    records["max"] = batch.maxs[order]
     ids, precisions, starts = ids[order], precisions[order], starts[order]
-    periods = np.asarray(batch.periods, dtype=np.int64)[order]
     change = np.ones(len(order), dtype=bool)
     change[1:] = (ids[1:] != ids[:-1]) | (precisions[1:] != precisions[:-1])
     change[1:] |= starts[1:] != starts[:-1]
     heads = np.flatnonzero(change)
-    bounds = (np.append(heads, len(order)) * RECORD.itemsize).tolist()
-    data = records.tobytes()
-    return [
-        (path_id, precision, start, period, data[bounds[i] : bounds[i + 1]])
-        for i, (path_id, precision, start, period) in enumerate(
-            zip(
-                ids[heads].tolist(),
-                precisions[heads].tolist(),
-                starts[heads].tolist(),
-                periods[heads].tolist(),
-                strict=True,
-            )
+    bounds = np.append(heads, len(order)) * RECORD.itemsize
+    data = records.view(np.uint8).data
+    blobs = map(data.__getitem__, map(slice, bounds[:-1].tolist(), bounds[1:].tolist()))
+    return list(
+        zip(
+            ids[heads].tolist(),
+            precisions[heads].tolist(),
+            starts[heads].tolist(),
+            batch.periods[order[heads]].tolist(),
+            blobs,
+            strict=True,
         )
-    ]
+    )
 
 
 def unpack(blocks: Sequence[bytes], start: int, end: int) -> Windows:

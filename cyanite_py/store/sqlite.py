@@ -7,6 +7,14 @@ order, a read is one range scan over few rows, and a batch of history is written
 few rows. Pages are 16 KiB so a full block stays inside its page. `resolution` records
 each (precision, period) ever written, so expiry can seek per path instead of scanning.
 
+A write does not go to `block` directly: every path has a block open at the present, and
+a write touching every path would rewrite every page holding one, to add a window or two
+to each. A write appends its blocks to `recent` instead, keyed first by the write's
+sequence number, so its rows land after the last write's pages and nothing else is
+rewritten. Every `compact_after_writes` writes (and before expiry), one transaction moves
+`recent` into `block`, each block's pieces appended in write order: the open blocks are
+rewritten once per compaction rather than once per write. Reads take both tables.
+
 A rewritten window MERGES into the stored one (counts and sums added, min and max
 combined) instead of replacing it: after a restart the engine opens a fresh window that
 may hold only a late point for a time already stored, and replacing would overwrite a
@@ -25,18 +33,21 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
+import numpy as np
 import trio
-from pydantic import NonNegativeInt, PositiveInt
+from pydantic import Field, NonNegativeInt, PositiveInt
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import IntArray, Resolution, Series, SnapshotBatch
+from cyanite_py.model import IntArray, ObjectArray, Resolution, Series, SnapshotBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
@@ -44,6 +55,9 @@ from cyanite_py.store.blocks import BLOCK_WINDOWS, block_start, pack, unpack
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+Piece = tuple[int, int, bytes]
+"""`(block start, write sequence number, records)`; a compacted block has number 0."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS path (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
@@ -58,12 +72,33 @@ CREATE TABLE IF NOT EXISTS block (
     data BLOB NOT NULL,
     PRIMARY KEY (path_id, precision, start)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS recent (
+    seq INTEGER NOT NULL,
+    path_id INTEGER NOT NULL,
+    precision INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    period INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (seq, path_id, precision, start)
+) WITHOUT ROWID;
 """
 
 PAGE_SIZE = 16384
 
 APPEND = """
-INSERT INTO block (path_id, precision, start, period, data) VALUES (?, ?, ?, ?, ?)
+INSERT INTO recent (seq, path_id, precision, start, period, data) VALUES ({seq:d}, ?, ?, ?, ?, ?)
+"""
+"""Every row of a write has the write's number, so it is part of the statement's text."""
+
+COMPACT_PATHS = 20_000
+"""Path ids per compaction transaction, which bounds how long writes wait and how far
+the write-ahead log grows."""
+
+COMPACT = """
+INSERT INTO block (path_id, precision, start, period, data)
+SELECT path_id, precision, start, period, data FROM recent
+WHERE seq IN ({seqs}) AND path_id >= ? AND path_id < ?
+ORDER BY path_id, precision, start, seq
 ON CONFLICT (path_id, precision, start) DO UPDATE SET
     period = excluded.period,
     data = CAST(data || excluded.data AS BLOB)
@@ -75,8 +110,9 @@ WHERE path_id = ? AND precision = ? AND start < ?
     AND start + precision * {BLOCK_WINDOWS} <= ? - period
 """
 
-MAX_PARAMETERS = 500
-"""Path ids per `IN (…)` list, well under SQLite's limit on bound parameters."""
+MAX_PARAMETERS = 400
+"""Path ids per `IN (…)` list; a read binds the list twice (`block`, `recent`) and the
+write sequence numbers, still under the 999 parameters of older SQLite builds."""
 
 EXPIRE_CHUNK = 2000
 """Path ids per expiry transaction, so writes are held up only briefly."""
@@ -88,7 +124,9 @@ class SqliteStoreConfig:
     the latest batches on a power cut, never the file; `cache_size_mb` is per connection;
     `busy_timeout` is how long to wait for another process holding a lock (a backup);
     `mmap_size_mb` is how much of the file read connections map instead of copying its
-    pages into their own caches (0 turns mapping off)."""
+    pages into their own caches (0 turns mapping off); `compact_after_writes` is how many
+    writes `recent` holds before they are merged into `block` (each read seeks once per
+    write held, each compaction rewrites the open blocks once)."""
 
     type: Literal["sqlite"] = "sqlite"
     path: str = "./data/cyanite.db"
@@ -98,6 +136,7 @@ class SqliteStoreConfig:
     read_connections: PositiveInt = 4
     busy_timeout: Duration = 5
     mmap_size_mb: NonNegativeInt = 1024
+    compact_after_writes: Annotated[int, Field(ge=1, le=64)] = 16
 
 
 class SqliteStore:
@@ -113,12 +152,16 @@ class SqliteStore:
         self._clock = clock
         self._writer: sqlite3.Connection | None = None
         self._write_lock = trio.Lock()
+        self._compacting = trio.Lock()
+        self._compact_due = trio.Event()
         self._idle_send, self._idle = trio.open_memory_channel[sqlite3.Connection](
             config.read_connections
         )
         self._ids: dict[str, int] = {}
         self._next_id = 1
         self._resolutions: set[tuple[int, int]] = set()
+        self._recent: list[int] = []
+        self._next_seq = 1
         self._registry = registry
         self._log = RateLimitedLog(log)
         self._written = registry.counter(
@@ -127,21 +170,29 @@ class SqliteStore:
         self._expired = registry.counter(
             "store_blocks_expired", "Blocks of windows removed after their period", store="sqlite"
         )
+        self._compactions = registry.counter(
+            "store_compactions", "Recent writes merged into blocks", store="sqlite"
+        )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Open the file (creating it and its directory), then expire periodically."""
+        """Open the file (creating it and its directory), then compact when due and expire
+        periodically."""
         readers = await trio.to_thread.run_sync(self._open)
         for reader in readers:
             self._idle_send.send_nowait(reader)
         log.info("SQLite store %s open with %d paths", self.config.path, len(self._ids))
         try:
-            task_status.started()
-            while True:
-                await trio.sleep(self.config.expire_interval)
-                try:
-                    await self.expire()
-                except StoreUnavailable as error:
-                    self._log.warning("expire", "%s", error)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._compact_when_due)
+                if self._recent:  # left by the last run
+                    self._compact_due.set()
+                task_status.started()
+                while True:
+                    await trio.sleep(self.config.expire_interval)
+                    try:
+                        await self.expire()
+                    except StoreUnavailable as error:
+                        self._log.warning("expire", "%s", error)
         finally:
             with trio.CancelScope(shield=True):
                 await self._close()
@@ -151,11 +202,16 @@ class SqliteStore:
             await trio.lowlevel.checkpoint()
             return
         async with self._write_lock:
-            fresh, resolutions = await self._on_writer("write", self._write_sync, batch)
+            seq = self._next_seq
+            fresh, resolutions = await self._on_writer("write", self._write_sync, batch, seq)
             self._ids.update(fresh)
             self._next_id += len(fresh)
             self._resolutions.update(resolutions)
+            self._recent.append(seq)
+            self._next_seq = seq + 1
         self._written.inc(len(batch))
+        if len(self._recent) >= self.config.compact_after_writes:
+            self._compact_due.set()
 
     async def read(
         self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
@@ -165,7 +221,9 @@ class SqliteStore:
             await trio.lowlevel.checkpoint()
             return {}
         oldest_kept = int(self._clock()) - resolution.period
-        query = _Read(resolution.precision, start, max(start, oldest_kept), end, aggregate)
+        # The next sequence number too: a write may commit before this read's snapshot.
+        recent = (*self._recent, self._next_seq)
+        query = _Read(resolution.precision, start, max(start, oldest_kept), end, aggregate, recent)
         return await self._on_reader("read", query.run, names)
 
     async def load_paths(self) -> list[str]:
@@ -177,6 +235,7 @@ class SqliteStore:
         shortest: dict[int, int] = {}
         for precision, period in self._resolutions:
             shortest[precision] = min(period, shortest.get(precision, period))
+        await self._compact()
         ids = list(self._ids.values())
         removed = 0
         for first in range(0, len(ids), EXPIRE_CHUNK):
@@ -200,6 +259,10 @@ class SqliteStore:
             self._ids = dict(writer.execute("SELECT name, id FROM path"))
             self._next_id = max(self._ids.values(), default=0) + 1
             self._resolutions = set(writer.execute("SELECT precision, period FROM resolution"))
+            first, last = writer.execute("SELECT min(seq), max(seq) FROM recent").fetchone()
+            if last is not None:
+                self._recent = list(range(first, last + 1))
+                self._next_seq = last + 1
             for _ in range(self.config.read_connections):
                 opened.append(self._connect())
                 opened[-1].execute("PRAGMA query_only = ON")
@@ -238,14 +301,41 @@ class SqliteStore:
             except (trio.WouldBlock, trio.EndOfChannel):
                 break
 
+    async def _compact_when_due(self) -> None:
+        while True:
+            await self._compact_due.wait()
+            self._compact_due = trio.Event()
+            await self._compact()
+
+    async def _compact(self) -> None:
+        """Merge the writes in `recent` into `block`, one range of path ids per transaction
+        so writes go on in between. Moving a range is idempotent, so a failure is logged
+        and the next compaction starts over: the writes themselves are already stored."""
+        if self._compacting.locked() or not self._recent:
+            await trio.lowlevel.checkpoint()
+            return
+        async with self._compacting:
+            seqs = tuple(self._recent)
+            for first in range(1, self._next_id, COMPACT_PATHS):
+                async with self._write_lock:
+                    try:
+                        await self._on_writer(
+                            "compact", _compact_sync, seqs, first, first + COMPACT_PATHS
+                        )
+                    except StoreUnavailable as error:
+                        self._log.warning("compact", "%s", error)
+                        return
+            del self._recent[: len(seqs)]
+            self._compactions.inc()
+
     def _write_sync(
-        self, connection: sqlite3.Connection, batch: SnapshotBatch
+        self, connection: sqlite3.Connection, batch: SnapshotBatch, seq: int
     ) -> tuple[dict[str, int], set[tuple[int, int]]]:
-        """One transaction: new paths, new resolutions, then the snapshots merged in."""
-        path_ids, fresh = self._path_ids(batch.paths.tolist(), batch.new_paths)
+        """One transaction: new paths, new resolutions, then the snapshots appended to
+        `recent` under `seq`."""
+        path_ids, fresh = self._path_ids(batch.paths, batch.new_paths)
         resolutions = _distinct_pairs(batch.precisions, batch.periods) - self._resolutions
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(connection):
             connection.executemany(
                 "INSERT INTO path (id, name) VALUES (?, ?)",
                 ((i, name) for name, i in fresh.items()),
@@ -253,27 +343,24 @@ class SqliteStore:
             connection.executemany(
                 "INSERT OR IGNORE INTO resolution (precision, period) VALUES (?, ?)", resolutions
             )
-            connection.executemany(APPEND, pack(batch, path_ids))
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
+            connection.executemany(APPEND.format(seq=seq), pack(batch, path_ids))
         return fresh, resolutions
 
-    def _path_ids(self, paths: list[str], new_paths: list[str]) -> tuple[list[int], dict[str, int]]:
+    def _path_ids(
+        self, paths: ObjectArray, new_paths: list[str]
+    ) -> tuple[IntArray, dict[str, int]]:
         """Each path's id, and ids for the paths not yet stored (numbered in name order)."""
         ids = self._ids
         unknown = set(new_paths).difference(ids)
         if not unknown:
             try:
-                return list(map(ids.__getitem__, paths)), {}
+                return np.fromiter(map(ids.__getitem__, paths), np.int64, len(paths)), {}
             except KeyError:
                 pass  # a path not announced in new_paths: find every such one
         unknown.update(set(paths).difference(ids))
         fresh = {name: self._next_id + i for i, name in enumerate(sorted(unknown))}
         lookup = ids | fresh
-        return list(map(lookup.__getitem__, paths)), fresh
+        return np.fromiter(map(lookup.__getitem__, paths), np.int64, len(paths)), fresh
 
     async def _on_writer(self, op: str, work: Callable[..., T], *args: Any) -> T:
         """Run `work(writer, *args)` on a thread; the caller holds the write lock."""
@@ -311,42 +398,75 @@ class SqliteStore:
 @dataclass(frozen=True, slots=True)
 class _Read:
     """One read: each path's `aggregate` at `precision` on the grid from `start`, with the
-    windows of `[kept_from, end)`."""
+    windows of `[kept_from, end)`, from `block` and from the writes `recent` may hold."""
 
     precision: int
     start: int
     kept_from: int
     end: int
     aggregate: str
+    recent: tuple[int, ...]
 
     def run(self, connection: sqlite3.Connection, names: dict[int, str]) -> dict[str, Series]:
         """Unpack each path's blocks as soon as the scan has passed them and keep only its
-        series, so one path's records at most are held at a time.
-
-        One transaction makes every chunk of paths see the same batches.
-        """
+        series, so one chunk of paths' pieces in `recent` and one path's blocks at most
+        are held at a time. One transaction makes every chunk see the same batches."""
         found: dict[str, Series] = {}
         ids = list(names)
-        first_block = block_start(self.kept_from, self.precision)
         connection.execute("BEGIN")
         try:
             for first in range(0, len(ids), MAX_PARAMETERS):
                 chunk = ids[first : first + MAX_PARAMETERS]
-                rows = connection.execute(
-                    "SELECT path_id, data FROM block"
-                    f" WHERE path_id IN ({','.join('?' * len(chunk))})"
-                    " AND precision = ? AND start >= ? AND start < ? ORDER BY path_id, start",
-                    (*chunk, self.precision, first_block, self.end),
-                )
-                for path_id, group in groupby(rows, key=itemgetter(0)):
-                    path = names[path_id]
-                    windows = unpack([data for _, data in group], self.kept_from, self.end)
-                    found[path] = windows.series(
-                        path, self.start, self.end, self.precision, self.aggregate
+                pieces = self._recent_pieces(connection, chunk)
+                for path_id, group in groupby(self._blocks(connection, chunk), itemgetter(0)):
+                    blocks = [(start, 0, data) for _, start, data in group]
+                    found[names[path_id]] = self._series(
+                        names[path_id], blocks, pieces.pop(path_id, [])
                     )
+                for path_id, only_recent in pieces.items():
+                    found[names[path_id]] = self._series(names[path_id], [], only_recent)
         finally:
             connection.execute("COMMIT")
         return found
+
+    def _blocks(self, connection: sqlite3.Connection, chunk: list[int]) -> sqlite3.Cursor:
+        """`(path_id, start, data)` of the chunk's blocks in range, in key order."""
+        return connection.execute(
+            f"SELECT path_id, start, data FROM block WHERE path_id IN ({_marks(chunk)})"
+            " AND precision = ? AND start >= ? AND start < ? ORDER BY path_id, start",
+            (*chunk, *self._span()),
+        )
+
+    def _recent_pieces(
+        self, connection: sqlite3.Connection, chunk: list[int]
+    ) -> dict[int, list[Piece]]:
+        """`(start, seq, data)` of the chunk's pieces in `recent`, by path id: one seek
+        per write and path, and no sort of the pieces' data in SQLite."""
+        pieces: dict[int, list[Piece]] = defaultdict(list)
+        rows = connection.execute(
+            f"SELECT path_id, start, seq, data FROM recent WHERE seq IN ({_marks(self.recent)})"
+            f" AND path_id IN ({_marks(chunk)}) AND precision = ? AND start >= ? AND start < ?",
+            (*self.recent, *chunk, *self._span()),
+        )
+        for path_id, start, seq, data in rows:
+            pieces[path_id].append((start, seq, data))
+        return pieces
+
+    def _span(self) -> tuple[int, int, int]:
+        return self.precision, block_start(self.kept_from, self.precision), self.end
+
+    def _series(self, path: str, blocks: list[Piece], pieces: list[Piece]) -> Series:
+        """The path's series from its blocks and its pieces of blocks, put in time order
+        (a block's pieces follow it in write order), so they unpack without a sort."""
+        if pieces:
+            blocks = sorted(blocks + pieces, key=itemgetter(0, 1))
+        windows = unpack([data for _, _, data in blocks], self.kept_from, self.end)
+        return windows.series(path, self.start, self.end, self.precision, self.aggregate)
+
+
+def _marks(values: Sequence[object]) -> str:
+    """Placeholders for `values` in an `IN (…)` list."""
+    return ",".join("?" * len(values))
 
 
 def _distinct_pairs(first: IntArray, second: IntArray) -> set[tuple[int, int]]:
@@ -369,17 +489,38 @@ def _expire_sync(
     connection: sqlite3.Connection, ids: list[int], shortest: dict[int, int], now: int
 ) -> int:
     """Delete blocks whose every window has expired, seeking per (path, precision)."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        removed = 0
+    removed = 0
+    with _transaction(connection):
         for precision, period in shortest.items():
             cursor = connection.executemany(
                 EXPIRE, ((i, precision, now - period, now) for i in ids)
             )
             removed += cursor.rowcount
+    return removed
+
+
+def _compact_sync(
+    connection: sqlite3.Connection, seqs: tuple[int, ...], first_id: int, end_id: int
+) -> None:
+    """Move the rows of writes `seqs` for path ids in `[first_id, end_id)` from `recent`
+    into `block`, in one transaction."""
+    rows = (*seqs, first_id, end_id)
+    with _transaction(connection):
+        connection.execute(COMPACT.format(seqs=_marks(seqs)), rows)
+        connection.execute(
+            f"DELETE FROM recent WHERE seq IN ({_marks(seqs)}) AND path_id >= ? AND path_id < ?",
+            rows,
+        )
+
+
+@contextmanager
+def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction, committed when the block ends and rolled back if it raises."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
-    return removed
