@@ -303,3 +303,21 @@ async def test_a_failed_compaction_is_retried_and_loses_nothing(
     await store.expire()
     assert (table_rows(config.path, "recent"), table_rows(config.path, "block")) == (0, 1)
     assert rows(await read_one(store, "f.a")) == [(BASE, 1.0, 1.0, 1.0, 1.0)]
+
+
+async def test_a_task_of_its_own_copies_each_write_into_the_file(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    """The file read as immutable ignores the write-ahead log: it holds a write only once
+    a checkpoint has copied it there, which the writer alone would not do for one this
+    small."""
+    config = config_at(tmp_path)
+    registry = Registry()
+    store = SqliteStore(config, registry)
+    await nursery.start(store.run)
+    await store.write(batch(snap("k.a", BASE), snap("k.b", BASE)))
+    with trio.fail_after(10):
+        while not registry.value("store_checkpoints", store="sqlite"):
+            await trio.sleep(0.01)
+    with sqlite3.connect(f"file:{config.path}?immutable=1", uri=True) as file_only:
+        assert file_only.execute("SELECT count(*) FROM recent").fetchone() == (2,)

@@ -22,7 +22,9 @@ complete snapshot with that partial one. Writes append records to their block; r
 fold records of the same time together.
 
 All writes (and expiry) go through one connection, one at a time, on a worker thread,
-one transaction per batch. Reads use their own connections, which in WAL mode never wait
+one transaction per batch; after each, a task with a connection of its own copies the
+write-ahead log into the file, so commits do not wait for that copy. Reads use their own
+connections, which in WAL mode never wait
 for a write and see only committed batches. Path ids are assigned here, from a dict of
 path → id filled at start, so a batch of 100,000 snapshots needs no lookups in SQLite;
 therefore one server process owns one database file.
@@ -34,7 +36,7 @@ import logging
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import groupby
@@ -110,6 +112,10 @@ WHERE path_id = ? AND precision = ? AND start < ?
     AND start + precision * {BLOCK_WINDOWS} <= ? - period
 """
 
+WAL_BACKSTOP_PAGES = 16384
+"""Log pages (256 MiB) past which the writer checkpoints on its own, should the
+checkpoint task fall behind or fail."""
+
 MAX_PARAMETERS = 400
 """Path ids per `IN (…)` list; a read binds the list twice (`block`, `recent`) and the
 write sequence numbers, still under the 999 parameters of older SQLite builds."""
@@ -153,7 +159,10 @@ class SqliteStore:
         self._writer: sqlite3.Connection | None = None
         self._write_lock = trio.Lock()
         self._compacting = trio.Lock()
-        self._compact_due = trio.Event()
+        self._compact_due = _Due()
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoint_lock = trio.Lock()
+        self._checkpoint_due = _Due()
         self._idle_send, self._idle = trio.open_memory_channel[sqlite3.Connection](
             config.read_connections
         )
@@ -173,6 +182,9 @@ class SqliteStore:
         self._compactions = registry.counter(
             "store_compactions", "Recent writes merged into blocks", store="sqlite"
         )
+        self._checkpoints = registry.counter(
+            "store_checkpoints", "Write-ahead log copies into the file", store="sqlite"
+        )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Open the file (creating it and its directory), then compact when due and expire
@@ -183,9 +195,10 @@ class SqliteStore:
         log.info("SQLite store %s open with %d paths", self.config.path, len(self._ids))
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._compact_when_due)
+                nursery.start_soon(self._compact_due.serve, self._compact)
+                nursery.start_soon(self._checkpoint_due.serve, self._checkpoint)
                 if self._recent:  # left by the last run
-                    self._compact_due.set()
+                    self._compact_due.ask()
                 task_status.started()
                 while True:
                     await trio.sleep(self.config.expire_interval)
@@ -210,8 +223,9 @@ class SqliteStore:
             self._recent.append(seq)
             self._next_seq = seq + 1
         self._written.inc(len(batch))
+        self._checkpoint_due.ask()
         if len(self._recent) >= self.config.compact_after_writes:
-            self._compact_due.set()
+            self._compact_due.ask()
 
     async def read(
         self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
@@ -255,6 +269,7 @@ class SqliteStore:
             opened.append(writer)
             writer.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             writer.execute("PRAGMA journal_mode = WAL")
+            writer.execute(f"PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}")
             writer.executescript(SCHEMA)
             self._ids = dict(writer.execute("SELECT name, id FROM path"))
             self._next_id = max(self._ids.values(), default=0) + 1
@@ -263,6 +278,8 @@ class SqliteStore:
             if last is not None:
                 self._recent = list(range(first, last + 1))
                 self._next_seq = last + 1
+            checkpointer = self._connect()
+            opened.append(checkpointer)
             for _ in range(self.config.read_connections):
                 opened.append(self._connect())
                 opened[-1].execute("PRAGMA query_only = ON")
@@ -274,7 +291,8 @@ class SqliteStore:
                 f"cannot open SQLite store {self.config.path!r}: {error}"
             ) from error
         self._writer = writer
-        return opened[1:]
+        self._checkpointer = checkpointer
+        return opened[2:]
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -294,6 +312,10 @@ class SqliteStore:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+        async with self._checkpoint_lock:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+                self._checkpointer = None
         await self._idle_send.aclose()
         while True:
             try:
@@ -301,11 +323,21 @@ class SqliteStore:
             except (trio.WouldBlock, trio.EndOfChannel):
                 break
 
-    async def _compact_when_due(self) -> None:
-        while True:
-            await self._compact_due.wait()
-            self._compact_due = trio.Event()
-            await self._compact()
+    async def _checkpoint(self) -> None:
+        """Copy committed pages from the write-ahead log into the file, on a thread and a
+        connection of its own, so the writer's commits never wait for the copy or its
+        fsync. PASSIVE: it neither waits for nor blocks readers and the writer."""
+        async with self._checkpoint_lock:
+            if self._checkpointer is None:
+                return
+            try:
+                await trio.to_thread.run_sync(
+                    self._checkpointer.execute, "PRAGMA wal_checkpoint(PASSIVE)"
+                )
+            except sqlite3.Error as error:
+                self._log.warning("checkpoint", "%s", self._failure("checkpoint", error))
+                return
+        self._checkpoints.inc()
 
     async def _compact(self) -> None:
         """Merge the writes in `recent` into `block`, one range of path ids per transaction
@@ -327,6 +359,7 @@ class SqliteStore:
                         return
             del self._recent[: len(seqs)]
             self._compactions.inc()
+            self._checkpoint_due.ask()
 
     def _write_sync(
         self, connection: sqlite3.Connection, batch: SnapshotBatch, seq: int
@@ -393,6 +426,23 @@ class SqliteStore:
             "store_errors", "Failed store operations", store="sqlite", op=op
         ).inc()
         return StoreUnavailable(f"SQLite store {self.config.path!r}: {op} failed: {error}")
+
+
+class _Due:
+    """A background job that runs again after it is asked for; asks that arrive while it
+    runs make one more run, not one each."""
+
+    def __init__(self) -> None:
+        self._asked = trio.Event()
+
+    def ask(self) -> None:
+        self._asked.set()
+
+    async def serve(self, job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await self._asked.wait()
+            self._asked = trio.Event()
+            await job()
 
 
 @dataclass(frozen=True, slots=True)
