@@ -11,9 +11,10 @@ A write does not go to `block` directly: every path has a block open at the pres
 a write touching every path would rewrite every page holding one, to add a window or two
 to each. A write appends its blocks to `recent` instead, keyed first by the write's
 sequence number, so its rows land after the last write's pages and nothing else is
-rewritten. Every `compact_after_writes` writes (and before expiry), one transaction moves
-`recent` into `block`, each block's pieces appended in write order: the open blocks are
-rewritten once per compaction rather than once per write. Reads take both tables.
+rewritten. Every `compact_after_writes` writes (and before expiry), a background task
+moves `recent` into `block`, one range of paths per transaction, each block's pieces
+appended in write order: the open blocks are rewritten once per compaction rather than
+once per write. Reads take both tables, seeking once per write `recent` holds.
 
 A rewritten window MERGES into the stored one (counts and sums added, min and max
 combined) instead of replacing it: after a restart the engine opens a fresh window that
@@ -92,7 +93,7 @@ INSERT INTO recent (seq, path_id, precision, start, period, data) VALUES ({seq:d
 """
 """Every row of a write has the write's number, so it is part of the statement's text."""
 
-COMPACT_PATHS = 20_000
+COMPACT_PATHS = 5_000
 """Path ids per compaction transaction, which bounds how long writes wait and how far
 the write-ahead log grows."""
 
@@ -142,7 +143,7 @@ class SqliteStoreConfig:
     read_connections: PositiveInt = 4
     busy_timeout: Duration = 5
     mmap_size_mb: NonNegativeInt = 1024
-    compact_after_writes: Annotated[int, Field(ge=1, le=64)] = 16
+    compact_after_writes: Annotated[int, Field(ge=1, le=64)] = 8
 
 
 class SqliteStore:
