@@ -223,9 +223,7 @@ async def test_writes_go_to_recent_and_compaction_merges_them_into_blocks(
     tmp_path: Path, nursery: trio.Nursery
 ) -> None:
     config = config_at(tmp_path, compact_after_writes=3)
-    registry = Registry()
-    store = SqliteStore(config, registry)
-    await nursery.start(store.run)
+    store, registry = await started(nursery, config)
     await store.write(batch(snap("c.a", BASE, total=1.0), snap("c.b", BASE + 10)))
     await store.write(batch(snap("c.a", BASE, total=2.0), snap("c.a", BASE + 10, total=5.0)))
     assert (table_rows(config.path, "recent"), table_rows(config.path, "block")) == (3, 0)
@@ -233,7 +231,7 @@ async def test_writes_go_to_recent_and_compaction_merges_them_into_blocks(
     assert before == [(BASE, 2.0, 3.0, 1.0, 2.0), (BASE + 10, 1.0, 5.0, 5.0, 5.0)]
 
     await store.write(batch(snap("c.b", BASE + 20, total=7.0)))
-    await wait_for_compactions(registry, 1)
+    await wait_for_count(registry, "store_compactions", 1)
     assert (table_rows(config.path, "recent"), table_rows(config.path, "block")) == (0, 2)
     assert rows(await read_one(store, "c.a")) == before
     assert [w[0] for w in rows(await read_one(store, "c.b"))] == [BASE + 10, BASE + 20]
@@ -258,16 +256,14 @@ async def test_recent_writes_are_read_and_compacted_after_a_restart(tmp_path: Pa
         await first.write(batch(snap("r.a", BASE, total=1.0)))
         nursery.cancel_scope.cancel()
     assert table_rows(config.path, "recent") == 1
-    registry = Registry()
     async with trio.open_nursery() as nursery:
-        second = SqliteStore(config, registry)
-        await nursery.start(second.run)
+        second, registry = await started(nursery, config)
         assert rows(await read_one(second, "r.a")) == [(BASE, 1.0, 1.0, 1.0, 1.0)]
-        await wait_for_compactions(registry, 1)
+        await wait_for_count(registry, "store_compactions", 1)
         assert table_rows(config.path, "recent") == 0
         await second.write(batch(snap("r.a", BASE, total=2.0)))
         await second.write(batch(snap("r.a", BASE + 10, total=3.0)))
-        await wait_for_compactions(registry, 2)
+        await wait_for_count(registry, "store_compactions", 2)
         assert table_rows(config.path, "recent") == 0
         assert rows(await read_one(second, "r.a")) == [
             (BASE, 2.0, 3.0, 1.0, 2.0),
@@ -276,19 +272,25 @@ async def test_recent_writes_are_read_and_compacted_after_a_restart(tmp_path: Pa
         nursery.cancel_scope.cancel()
 
 
-async def wait_for_compactions(registry: Registry, count: int) -> None:
+async def wait_for_count(registry: Registry, counter: str, count: int) -> None:
     with trio.fail_after(10):
-        while registry.value("store_compactions", store="sqlite") < count:
+        while registry.value(counter, store="sqlite") < count:
             await trio.sleep(0.01)
+
+
+async def started(nursery: trio.Nursery, config: SqliteStoreConfig) -> tuple[SqliteStore, Registry]:
+    """A running store and the registry of its counters."""
+    registry = Registry()
+    store = SqliteStore(config, registry)
+    await nursery.start(store.run)
+    return store, registry
 
 
 async def test_a_failed_compaction_is_retried_and_loses_nothing(
     tmp_path: Path, nursery: trio.Nursery
 ) -> None:
     config = config_at(tmp_path, busy_timeout=0)
-    registry = Registry()
-    store = SqliteStore(config, registry)
-    await nursery.start(store.run)
+    store, registry = await started(nursery, config)
     await store.write(batch(snap("f.a", BASE, total=1.0)))
     other = sqlite3.connect(config.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
@@ -312,12 +314,8 @@ async def test_a_task_of_its_own_copies_each_write_into_the_file(
     a checkpoint has copied it there, which the writer alone would not do for one this
     small."""
     config = config_at(tmp_path)
-    registry = Registry()
-    store = SqliteStore(config, registry)
-    await nursery.start(store.run)
+    store, registry = await started(nursery, config)
     await store.write(batch(snap("k.a", BASE), snap("k.b", BASE)))
-    with trio.fail_after(10):
-        while not registry.value("store_checkpoints", store="sqlite"):
-            await trio.sleep(0.01)
+    await wait_for_count(registry, "store_checkpoints", 1)
     with sqlite3.connect(f"file:{config.path}?immutable=1", uri=True) as file_only:
         assert file_only.execute("SELECT count(*) FROM recent").fetchone() == (2,)
