@@ -25,10 +25,10 @@ fold records of the same time together.
 All writes (and expiry) go through one connection, one at a time, on a worker thread,
 one transaction per batch; after each, a task with a connection of its own copies the
 write-ahead log into the file, so commits do not wait for that copy. Reads use their own
-connections, which in WAL mode never wait
-for a write and see only committed batches. Path ids are assigned here, from a dict of
-path → id filled at start, so a batch of 100,000 snapshots needs no lookups in SQLite;
-therefore one server process owns one database file.
+connections, which in WAL mode never wait for a write and see only committed batches.
+Path ids are assigned here, from a dict of path → id filled at start, so a batch of
+100,000 snapshots needs no lookups in SQLite; therefore one server process owns one
+database file.
 """
 
 from __future__ import annotations
