@@ -118,8 +118,8 @@ WAL_BACKSTOP_PAGES = 16384
 checkpoint task fall behind or fail."""
 
 MAX_PARAMETERS = 400
-"""Path ids per `IN (…)` list; a read binds the list twice (`block`, `recent`) and the
-write sequence numbers, still under the 999 parameters of older SQLite builds."""
+"""Path ids per `IN (…)` list; with up to 65 write numbers bound beside them in `recent`,
+still under the 999 parameters of older SQLite builds."""
 
 EXPIRE_CHUNK = 2000
 """Path ids per expiry transaction, so writes are held up only briefly."""
