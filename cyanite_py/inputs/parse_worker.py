@@ -22,6 +22,7 @@ from typing import BinaryIO
 import numpy as np
 
 from cyanite_py.inputs.lines import REASONS, parse_chunk
+from cyanite_py.inputs.plain_lines import read_plain
 
 CHUNK_HEADER = struct.Struct("<I")
 """Bytes in the chunk that follows."""
@@ -51,21 +52,29 @@ class Numbering:
 
 
 def parse_frame(chunk: bytes, numbering: Numbering, max_line_length: int) -> bytes:
-    """The result frame for one chunk."""
+    """The result frame for one chunk: read column-wise when it is plain, else line by line."""
     rejected: Counter[str] = Counter()
+    plain = read_plain(chunk, max_line_length)
+    if plain is not None:
+        distinct_keys, new = numbering.keys(plain.paths)
+        keys = np.asarray(distinct_keys, dtype="<u4")[plain.path_index]
+        times, values = plain.times, plain.values
+    else:
 
-    def reject(reason: str, count: int) -> None:
-        rejected[reason] += count
+        def reject(reason: str, count: int) -> None:
+            rejected[reason] += count
 
-    batch = parse_chunk(chunk, int(time.time()), max_line_length, reject)
-    keys, new = numbering.keys(batch.paths)
+        batch = parse_chunk(chunk, int(time.time()), max_line_length, reject)
+        point_keys, new = numbering.keys(batch.paths)
+        keys = np.asarray(point_keys, dtype="<u4")
+        times, values = np.asarray(batch.times), np.asarray(batch.values, dtype=np.float64)
     names = "\n".join(new).encode()
     header = RESULT_HEADER.pack(len(keys), len(names), *(rejected[r] for r in REASONS))
     return b"".join(
         (
             header,
-            np.asarray(batch.times, dtype="<i8").tobytes(),
-            np.asarray(batch.values, dtype="<f8").tobytes(),
+            np.asarray(times, dtype="<i8").tobytes(),
+            np.asarray(values, dtype="<f8").tobytes(),
             np.asarray(keys, dtype="<u4").tobytes(),
             names,
         )
