@@ -68,6 +68,12 @@ def test_negative_timestamps_other_than_minus_one_are_rejected() -> None:
     assert rejected == {"timestamp": 1}
 
 
+def test_timestamps_beyond_int64_are_rejected_not_overflowed() -> None:
+    points, rejected = parse(b"a 1 99999999999999999999\nb 1 1e300\nc 1 5\n")
+    assert points == [("c", 1.0, 5)]
+    assert rejected == {"timestamp": 2}
+
+
 def test_infinite_values_are_kept() -> None:
     points, _ = parse(b"a inf 1\nb -inf 2\n")
     assert points == [("a", float("inf"), 1), ("b", float("-inf"), 2)]

@@ -19,6 +19,9 @@ Reject = Callable[[str, int], None]
 
 REASONS = ("encoding", "fields", "value", "timestamp", "too_long", "nan")
 
+MAX_TIMESTAMP = 2**63 - 1
+"""Timestamps travel as int64; a larger one is rejected, not overflowed."""
+
 
 def parse_chunk(chunk: bytes, now: int, max_line_length: int, reject: Reject) -> PointBatch:
     """Every point in `chunk`, a run of whole lines; bad lines go to `reject`."""
@@ -98,13 +101,18 @@ def _parse_lines(lines: list[str], now: int, reject: Reject) -> PointBatch:
 def _checked(batch: PointBatch, now: int, reject: Reject) -> PointBatch:
     """The batch itself when every value and timestamp is usable, else a cleaned copy."""
     times = batch.times
-    if times and (-1 in times or min(times) < 0 or any(map(math.isnan, batch.values))):
+    if times and (
+        -1 in times
+        or min(times) < 0
+        or max(times) > MAX_TIMESTAMP
+        or any(map(math.isnan, batch.values))
+    ):
         return clean(batch, now, reject)
     return batch
 
 
 def clean(batch: PointBatch, now: int, reject: Reject) -> PointBatch:
-    """Drop NaN values and bad timestamps, and put now for a timestamp of -1."""
+    """Drop NaN values and timestamps out of range, and put now for a timestamp of -1."""
     clean = PointBatch()
     for path, value, timestamp in zip(batch.paths, batch.values, batch.times, strict=True):
         if value != value:
@@ -112,7 +120,7 @@ def clean(batch: PointBatch, now: int, reject: Reject) -> PointBatch:
             continue
         if timestamp == -1:
             timestamp = now
-        elif timestamp < 0:
+        elif not 0 <= timestamp <= MAX_TIMESTAMP:
             reject("timestamp", 1)
             continue
         clean.paths.append(path)
