@@ -105,11 +105,6 @@ class _Column:
     def __len__(self) -> int:
         return self._size
 
-    def append(self, value: object) -> None:
-        self._reserve(1)
-        self._data[self._size] = value
-        self._size += 1
-
     def extend(self, values: npt.NDArray[Any]) -> None:
         self._reserve(len(values))
         self._data[self._size : self._size + len(values)] = values
@@ -136,18 +131,16 @@ class _Slots:
         self.period: IntArray = np.ones(capacity, dtype=np.int64)
         self.path_id: IntArray = np.zeros(capacity, dtype=np.int64)
 
-    def allocate(self, path_id: int, resolutions: Sequence[Resolution]) -> int:
-        """Rows for a new path; returns the first."""
+    def allocate(self, path_ids: IntArray, precisions: IntArray, periods: IntArray) -> None:
+        """Rows for new paths: row `i` belongs to `path_ids[i]`, at that resolution."""
         first = self.size
-        needed = first + len(resolutions)
+        needed = first + len(path_ids)
         if needed > len(self.start):
             self._grow(max(needed, 2 * len(self.start)))
-        for offset, resolution in enumerate(resolutions):
-            self.precision[first + offset] = resolution.precision
-            self.period[first + offset] = resolution.period
-        self.path_id[first:needed] = path_id
+        self.precision[first:needed] = precisions
+        self.period[first:needed] = periods
+        self.path_id[first:needed] = path_ids
         self.size = needed
-        return first
 
     def _grow(self, capacity: int) -> None:
         for name, fill in (
@@ -190,8 +183,14 @@ class Engine:
         self._table_ids: weakref.WeakKeyDictionary[PathTable, _Column] = weakref.WeakKeyDictionary()
         self._path_names = _Column(np.object_)
         self._first_slot = _Column()
-        self._resolution_count = _Column()
-        self._rule_index: list[int] = []
+        self._resolution_count = _Column(np.int32)
+        self._rule_index = _Column(np.int32)
+        every_resolution = [r for rule in self._rules for r in rule.resolutions]
+        self._rule_precisions = np.array([r.precision for r in every_resolution], np.int64)
+        self._rule_periods = np.array([r.period for r in every_resolution], np.int64)
+        self._rule_resolution_counts = np.array([len(r.resolutions) for r in self._rules])
+        self._rule_first_resolution = np.cumsum(self._rule_resolution_counts)
+        self._rule_first_resolution -= self._rule_resolution_counts
         self._slots = _Slots()
         self._new_paths: list[str] = []
         self._points = registry.counter("engine_points", "points aggregated into windows")
@@ -252,14 +251,15 @@ class Engine:
 
     def resolutions_for(self, path: str) -> tuple[Resolution, ...]:
         path_id = self._path_ids.get(path)
-        rule = self._rule_index[path_id] if path_id is not None else self._match_rule(path)
-        return self._rules[rule].resolutions
+        if path_id is None:
+            return self._rules[self._match_rule(path)].resolutions
+        return self._rules[int(self._rule_index.values[path_id])].resolutions
 
     def open_window(self, path: str, resolution: Resolution) -> OpenWindow | None:
         path_id = self._path_ids.get(path)
         if path_id is None:
             return None
-        resolutions = self._rules[self._rule_index[path_id]].resolutions
+        resolutions = self._rules[int(self._rule_index.values[path_id])].resolutions
         if resolution not in resolutions:
             return None
         slot = int(self._first_slot.values[path_id]) + resolutions.index(resolution)
@@ -313,28 +313,38 @@ class Engine:
     def _path_ids_of(self, paths: list[str]) -> IntArray:
         ids = list(map(self._path_ids.get, paths))
         if None in ids:
-            ids = [
-                self._register(path) if found is None else found
-                for path, found in zip(paths, ids, strict=True)
-            ]
+            unknown = (path for path, found in zip(paths, ids, strict=True) if found is None)
+            self._register(list(dict.fromkeys(unknown)))
+            ids = list(map(self._path_ids.__getitem__, paths))
         return np.asarray(ids, dtype=np.int64)
 
-    def _register(self, path: str) -> int:
-        found = self._path_ids.get(path)
-        if found is not None:
-            return found
-        path_id = len(self._path_names)
-        rule = self._match_rule(path)
-        self._path_ids[path] = path_id
-        self._path_names.append(path)
-        self._rule_index.append(rule)
-        resolutions = self._rules[rule].resolutions
-        self._first_slot.append(self._slots.allocate(path_id, resolutions))
-        self._resolution_count.append(len(resolutions))
-        self._new_paths.append(path)
-        self._on_new_paths((path,))
-        self._series.inc()
-        return path_id
+    def _register(self, paths: list[str]) -> None:
+        """Number new paths and give each a slot per resolution of its rule, column-wise."""
+        first_id = len(self._path_names)
+        path_ids = np.arange(first_id, first_id + len(paths))
+        rules = self._match_rules(paths)
+        counts = self._rule_resolution_counts[rules]
+        self._path_ids.update(zip(paths, path_ids.tolist(), strict=True))
+        self._path_names.extend(np.array(paths, dtype=object))
+        self._rule_index.extend(rules)
+        self._resolution_count.extend(counts)
+        first_slots = self._slots.size + np.cumsum(counts) - counts
+        self._first_slot.extend(first_slots)
+        rows = np.arange(int(counts.sum())) - np.repeat(first_slots - self._slots.size, counts)
+        rows += np.repeat(self._rule_first_resolution[rules], counts)
+        self._slots.allocate(
+            np.repeat(path_ids, counts),
+            self._rule_precisions[rows],
+            self._rule_periods[rows],
+        )
+        self._new_paths.extend(paths)
+        self._on_new_paths(paths)
+        self._series.inc(len(paths))
+
+    def _match_rules(self, paths: list[str]) -> IntArray:
+        if not self._rules[0].pattern.pattern:  # `default` comes first: nothing else applies
+            return np.zeros(len(paths), dtype=np.int64)
+        return np.fromiter(map(self._match_rule, paths), np.int64, len(paths))
 
     def _match_rule(self, path: str) -> int:
         for position, rule in enumerate(self._rules):

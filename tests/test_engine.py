@@ -68,6 +68,27 @@ def test_rules_are_tried_in_order_and_searched_anywhere_in_the_path() -> None:
     assert h.engine.resolutions_for("other") == (Resolution(10, 86400), Resolution(300, 2592000))
 
 
+def test_paths_of_different_rules_first_seen_together_get_their_own_resolutions() -> None:
+    h = Harness({"one": ["5s:1h"], "three": ["10s:1h", "1m:1d", "5m:7d"], "default": ["1m:1d"]})
+    names = ["x.three", "x.one", "x.other", "y.three", "y.one"]
+    h.ingest(*[(name, float(i), NOW - 30) for i, name in enumerate(names)])
+    h.engine.flush_all()
+    resolutions: dict[str, set[tuple[int, float]]] = {}
+    for snap in h.snapshots():
+        resolutions.setdefault(snap.path, set()).add((snap.precision, snap.sum))
+    assert resolutions == {
+        "x.three": {(10, 0.0), (60, 0.0), (300, 0.0)},
+        "x.one": {(5, 1.0)},
+        "x.other": {(60, 2.0)},
+        "y.three": {(10, 3.0), (60, 3.0), (300, 3.0)},
+        "y.one": {(5, 4.0)},
+    }
+    assert h.engine.resolutions_for("y.three") == tuple(
+        Resolution(p, d) for p, d in ((10, 3600), (60, 86400), (300, 7 * 86400))
+    )
+    assert h.new_paths() == names
+
+
 def test_the_wall_clock_closes_a_window_after_its_end_plus_grace() -> None:
     h = Harness({"default": ["10s:1h"]}, grace=5)
     h.ingest(("a", 1, NOW))
