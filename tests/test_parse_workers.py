@@ -13,7 +13,8 @@ import trio
 
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
-from cyanite_py.inputs.parse_worker import CHUNK_HEADER, POINT_BYTES, RESULT_HEADER, serve
+from cyanite_py.inputs.parse_worker import serve
+from cyanite_py.inputs.worker_frames import CHUNK_HEADER, POINT_BYTES, RESULT_HEADER
 from cyanite_py.model import EngineBatch, KeyedPoints, PointBatch
 from tests.helpers import collect as collect_points
 

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cyanite_py.inputs.lines import parse_chunk
-from cyanite_py.inputs.parse_worker import RESULT_HEADER, Numbering, parse_frame
+from cyanite_py.inputs.parse_worker import Numbering, parse_frame
 from cyanite_py.inputs.plain_lines import MIN_CHUNK_BYTES, PlainColumns, read_plain
+from cyanite_py.inputs.worker_frames import RESULT_HEADER
 from cyanite_py.model import PointBatch
 
 MAX_LINE = 200

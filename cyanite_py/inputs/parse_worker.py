@@ -1,9 +1,8 @@
 """A parse worker process: carbon plaintext chunks in on stdin, keyed points out on stdout.
 
 Parsing lines and looking their paths up take most of the server's interpreter time; a
-worker does both on another core. A frame in is a chunk of whole lines; a frame out holds
-the times, values and path keys of its points as little-endian columns, then the paths the
-worker numbered for the first time, so a path's text crosses the pipe once.
+worker does both on another core. Its answer to each chunk (`worker_frames`) holds the
+points as columns of path keys, and the text of a path only the first time it is seen.
 
 The worker ignores SIGINT and SIGTERM (a terminal or service manager signals the whole
 process group) and ends when its input ends, so the server finishes every chunk it sent
@@ -13,7 +12,6 @@ before it shuts down.
 from __future__ import annotations
 
 import signal
-import struct
 import sys
 import time
 from collections import Counter
@@ -23,15 +21,7 @@ import numpy as np
 
 from cyanite_py.inputs.lines import REASONS, parse_chunk
 from cyanite_py.inputs.plain_lines import read_plain
-
-CHUNK_HEADER = struct.Struct("<I")
-"""Bytes in the chunk that follows."""
-
-RESULT_HEADER = struct.Struct(f"<II{len(REASONS)}I")
-"""Points, bytes of new paths, and lines rejected for each of `REASONS`."""
-
-POINT_BYTES = 8 + 8 + 4
-"""A time (int64), a value (float64) and a path key (uint32)."""
+from cyanite_py.inputs.worker_frames import CHUNK_HEADER, RESULT_HEADER
 
 
 class Numbering:

@@ -29,7 +29,7 @@ import trio
 import cyanite_py
 from cyanite_py.inputs.counting import InputCounters
 from cyanite_py.inputs.lines import REASONS
-from cyanite_py.inputs.parse_worker import CHUNK_HEADER, POINT_BYTES, RESULT_HEADER
+from cyanite_py.inputs.worker_frames import CHUNK_HEADER, POINT_BYTES, RESULT_HEADER
 from cyanite_py.model import KeyedPoints, PathTable
 
 log = logging.getLogger(__name__)
