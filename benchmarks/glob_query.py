@@ -22,7 +22,8 @@ import trio
 
 from cyanite_py.counters import Registry
 from cyanite_py.index.base import Index, Node
-from cyanite_py.index.elasticsearch import ElasticsearchIndex, ElasticsearchIndexConfig
+from cyanite_py.index.elasticsearch import ElasticsearchIndex
+from cyanite_py.index.elasticsearch_config import ElasticsearchIndexConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
 
 QUERIES = [

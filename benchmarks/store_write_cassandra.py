@@ -20,7 +20,8 @@ from cassandra.cluster import Cluster
 from common import STORE_RESOLUTIONS, stored_windows, write_all
 
 from cyanite_py.counters import Registry
-from cyanite_py.store.cassandra import CassandraStore, CassandraStoreConfig
+from cyanite_py.store.cassandra import CassandraStore
+from cyanite_py.store.cassandra_config import CassandraStoreConfig
 
 KEYSPACE = f"bench_{os.getpid()}"
 

@@ -15,7 +15,7 @@ import trio
 from cyanite_py import __version__
 from cyanite_py.config import Config, ConfigError, load_config
 from cyanite_py.server import Server
-from cyanite_py.store.cassandra import CassandraStoreConfig, schema_cql
+from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
 
 log = logging.getLogger("cyanite_py")
 

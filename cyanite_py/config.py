@@ -17,14 +17,14 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from cyanite_py.api.app import ApiConfig
 from cyanite_py.engine import DriftConfig, EngineConfig
-from cyanite_py.index.elasticsearch import ElasticsearchIndexConfig
+from cyanite_py.index.elasticsearch_config import ElasticsearchIndexConfig
 from cyanite_py.index.memory import MemoryIndexConfig
 from cyanite_py.inputs.carbon import CarbonInputConfig
 from cyanite_py.inputs.pickle import PickleInputConfig
 from cyanite_py.inputs.sflow import SflowInputConfig
 from cyanite_py.reporter import ReporterConfig
 from cyanite_py.settings import settings
-from cyanite_py.store.cassandra import CassandraStoreConfig
+from cyanite_py.store.cassandra_config import CassandraStoreConfig
 from cyanite_py.store.memory import MemoryStoreConfig
 from cyanite_py.store.sqlite import SqliteStoreConfig
 from cyanite_py.store.writer import StoreWriterConfig

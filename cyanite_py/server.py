@@ -19,7 +19,7 @@ from cyanite_py.config import Config, IndexConfig, InputConfig, StoreConfig
 from cyanite_py.counters import Registry
 from cyanite_py.engine import Engine
 from cyanite_py.index.base import Index, PathLoader
-from cyanite_py.index.elasticsearch import ElasticsearchIndex, ElasticsearchIndexConfig
+from cyanite_py.index.elasticsearch_config import ElasticsearchIndexConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
 from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
 from cyanite_py.inputs.pickle import PickleInput, PickleInputConfig
@@ -28,7 +28,7 @@ from cyanite_py.model import EngineBatch
 from cyanite_py.query import Reader
 from cyanite_py.reporter import Reporter
 from cyanite_py.store.base import Store
-from cyanite_py.store.cassandra import CassandraStore, CassandraStoreConfig
+from cyanite_py.store.cassandra_config import CassandraStoreConfig
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
 from cyanite_py.store.writer import StoreWriter
@@ -62,6 +62,8 @@ def build_store(config: StoreConfig, registry: Registry) -> Store:
     if isinstance(config, MemoryStoreConfig):
         return MemoryStore(config, registry)
     if isinstance(config, CassandraStoreConfig):
+        from cyanite_py.store.cassandra import CassandraStore  # loads the driver only if used
+
         return CassandraStore(config, registry)
     raise AssertionError(f"no store for {config!r}")
 
@@ -70,6 +72,8 @@ def build_index(config: IndexConfig, registry: Registry, load_paths: PathLoader)
     if isinstance(config, MemoryIndexConfig):
         return MemoryIndex(config, registry, load_paths)
     if isinstance(config, ElasticsearchIndexConfig):
+        from cyanite_py.index.elasticsearch import ElasticsearchIndex  # the client only if used
+
         return ElasticsearchIndex(config, registry)
     raise AssertionError(f"no index for {config!r}")
 

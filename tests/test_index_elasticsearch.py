@@ -15,12 +15,8 @@ import trio
 
 from cyanite_py.counters import Registry
 from cyanite_py.index.base import IndexUnavailable, Node
-from cyanite_py.index.elasticsearch import (
-    MAPPING,
-    ElasticsearchIndex,
-    ElasticsearchIndexConfig,
-    glob_query,
-)
+from cyanite_py.index.elasticsearch import MAPPING, ElasticsearchIndex, glob_query
+from cyanite_py.index.elasticsearch_config import ElasticsearchIndexConfig
 from cyanite_py.index.glob import compile_pattern
 from tests.index_contract import TREE, IndexContract, expected, load
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 import trio
 from elastic_transport import ApiError, HttpxAsyncHttpNode, TransportError
@@ -26,9 +26,9 @@ from elasticsearch import AsyncElasticsearch, BadRequestError
 
 from cyanite_py.counters import Registry
 from cyanite_py.index.base import IndexUnavailable, Node, PathLoader
+from cyanite_py.index.elasticsearch_config import ElasticsearchIndexConfig
 from cyanite_py.index.glob import NodePattern, compile_pattern, matches
 from cyanite_py.ratelog import RateLimitedLog
-from cyanite_py.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -56,29 +56,6 @@ _FLAG_FIELDS = {LEAF: "leaf", BRANCH: "branch"}
 _MAX_PREFIXES = 64
 """Literal alternatives (`{a,b}`) expanded into filters, at most; past that, filtered locally."""
 _RETRIABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-
-
-@settings
-class ElasticsearchIndexConfig:
-    """`index:` settings for `type: elasticsearch`.
-
-    `bulk_size` nodes at most per bulk request; queued nodes are written at least every
-    `flush_interval` seconds; failed writes are retried after `retry_min` seconds, doubling
-    up to `retry_max`; each request gives up after `request_timeout` seconds; `page_size`
-    hits per search request (results page past it with `search_after`).
-    """
-
-    type: Literal["elasticsearch"] = "elasticsearch"
-    url: str = "http://127.0.0.1:9200"
-    index: str = "cyanite_paths"
-    username: str | None = None
-    password: str | None = None
-    bulk_size: int = 5000
-    flush_interval: float = 1.0
-    request_timeout: float = 10.0
-    retry_min: float = 0.1
-    retry_max: float = 10.0
-    page_size: int = 10000
 
 
 def node_document(path: str, flag: int) -> dict[str, Any]:

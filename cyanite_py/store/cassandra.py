@@ -16,10 +16,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import field
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import trio
 from cassandra import ConsistencyLevel, OperationTimedOut, ReadTimeout, WriteTimeout
@@ -38,98 +36,21 @@ from cassandra.policies import (
     TokenAwarePolicy,
 )
 from cassandra.query import PreparedStatement, tuple_factory
-from pydantic import AfterValidator, Field, PositiveInt
 
 from cyanite_py.counters import Counter, Registry
 from cyanite_py.model import Resolution, Series, SnapshotBatch, Windows
 from cyanite_py.ratelog import RateLimitedLog
-from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
+from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
 
 log = logging.getLogger(__name__)
 
-Consistency = Literal[
-    "ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"
-]
 MAX_TTL = 20 * 365 * 86400
 """Cassandra refuses a TTL above 20 years."""
 RECONNECT_MAX_DELAY = 10.0
 """Seconds between attempts at most, so a restarted node is used again soon."""
 READ_PROFILE = "cyanite_read"
 _OPS = ("write", "read", "schema")
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
-
-
-def _identifier(name: str) -> str:
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"{name!r} is not a Cassandra keyspace name (letters, digits, _)")
-    return name
-
-
-@settings
-class CassandraStoreConfig:
-    """`store:` settings for `type: cassandra`. `create_schema` applies `schema_cql` at
-    start-up; `max_in_flight` bounds the requests awaiting an answer at once."""
-
-    type: Literal["cassandra"] = "cassandra"
-    cluster: list[str] = field(default_factory=lambda: ["127.0.0.1"])
-    port: Annotated[int, Field(ge=1, le=65535)] = 9042
-    keyspace: Annotated[str, AfterValidator(_identifier)] = "metric"
-    replication_factor: PositiveInt = 1
-    username: str | None = None
-    password: str | None = None
-    read_consistency: Consistency = "ONE"
-    write_consistency: Consistency = "ONE"
-    request_timeout: Duration = 10
-    max_in_flight: PositiveInt = 256
-    create_schema: bool = True
-
-    def __post_init__(self) -> None:
-        if not self.cluster:
-            raise ValueError("cluster needs at least one host")
-        if self.request_timeout <= 0:
-            raise ValueError("request_timeout must be positive")
-
-
-_SCHEMA = """\
-CREATE KEYSPACE IF NOT EXISTS {keyspace}
-  WITH replication = {{'class': 'NetworkTopologyStrategy', 'replication_factor': {rf}}}
-  AND durable_writes = true;
-
-CREATE TYPE IF NOT EXISTS {keyspace}.metric_point (
-  max double,
-  mean double,
-  min double,
-  sum double
-);
-
-CREATE TABLE IF NOT EXISTS {keyspace}.metric (
-  path text,
-  precision int,
-  period int,
-  time bigint,
-  point frozen<metric_point>,
-  count bigint,
-  PRIMARY KEY ((path, precision, period), time)
-) WITH CLUSTERING ORDER BY (time ASC)
-  AND compaction = {{
-    'class': 'TimeWindowCompactionStrategy',
-    'compaction_window_unit': 'DAYS',
-    'compaction_window_size': '1',
-    'unchecked_tombstone_compaction': 'true'
-  }}
-  AND gc_grace_seconds = 3600
-  AND caching = {{'keys': 'ALL', 'rows_per_partition': 'NONE'}};
-
-CREATE TABLE IF NOT EXISTS {keyspace}.path (
-  path text PRIMARY KEY
-);
-"""
-
-
-def schema_cql(keyspace: str, replication_factor: int) -> str:
-    """The CQL that creates the keyspace and its tables; applying it again changes nothing."""
-    return _SCHEMA.format(keyspace=_identifier(keyspace), rf=int(replication_factor))
 
 
 def _statements(cql: str) -> list[str]:
