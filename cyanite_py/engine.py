@@ -91,8 +91,14 @@ def compile_rules(rules: dict[str, list[Resolution]]) -> tuple[Rule, ...]:
     )
 
 
+def grown_capacity(capacity: int, needed: int) -> int:
+    """A quarter more than now, or what is needed: copies stay amortised, and an array
+    holds at most a quarter more rows than it has, where doubling could hold twice."""
+    return max(needed, capacity + capacity // 4)
+
+
 class _Column:
-    """An array that grows by doubling, so per-path lookups stay vectorised."""
+    """An array that grows by a quarter, so per-path lookups stay vectorised."""
 
     def __init__(self, dtype: type[np.generic] = np.int64) -> None:
         self._data: npt.NDArray[Any] = np.zeros(1024, dtype=dtype)
@@ -112,7 +118,7 @@ class _Column:
 
     def _reserve(self, more: int) -> None:
         if self._size + more > len(self._data):
-            grown = np.zeros(max(2 * len(self._data), self._size + more), self._data.dtype)
+            grown = np.zeros(grown_capacity(len(self._data), self._size + more), self._data.dtype)
             grown[: self._size] = self.values
             self._data = grown
 
@@ -136,7 +142,7 @@ class _Slots:
         first = self.size
         needed = first + len(path_ids)
         if needed > len(self.start):
-            self._grow(max(needed, 2 * len(self.start)))
+            self._grow(grown_capacity(len(self.start), needed))
         self.precision[first:needed] = precisions
         self.period[first:needed] = periods
         self.path_id[first:needed] = path_ids

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cyanite_py.counters import Registry
-from cyanite_py.engine import DriftConfig, Engine, EngineConfig
+from cyanite_py.engine import DriftConfig, Engine, EngineConfig, grown_capacity
 from cyanite_py.model import KeyedPoints, PathTable, PointBatch, Resolution, Snapshot, SnapshotBatch
 
 NOW = 1_700_000_000 - 1_700_000_000 % 3600
@@ -87,6 +87,16 @@ def test_paths_of_different_rules_first_seen_together_get_their_own_resolutions(
         Resolution(p, d) for p, d in ((10, 3600), (60, 86400), (300, 7 * 86400))
     )
     assert h.new_paths() == names
+
+
+@given(st.lists(st.integers(1, 50_000), min_size=1, max_size=200))
+def test_growing_columns_overshoot_by_at_most_a_quarter(batches: list[int]) -> None:
+    capacity, size = 1024, 0
+    for rows in batches:
+        size += rows
+        if size > capacity:
+            capacity = grown_capacity(capacity, size)
+        assert size <= capacity <= max(1024, size + size // 4)
 
 
 def test_the_wall_clock_closes_a_window_after_its_end_plus_grace() -> None:
