@@ -43,6 +43,8 @@ from cyanite_py.settings import Duration, ResolutionSetting, settings
 
 log = logging.getLogger(__name__)
 
+Int32Array = npt.NDArray[np.int32]
+
 DEFAULT_RULES: dict[str, list[Resolution]] = {
     "default": [Resolution(10, 86400), Resolution(300, 30 * 86400)]
 }
@@ -133,9 +135,10 @@ class _Slots:
         self.sum: FloatArray = np.zeros(capacity)
         self.min: FloatArray = np.zeros(capacity)
         self.max: FloatArray = np.zeros(capacity)
-        self.precision: IntArray = np.ones(capacity, dtype=np.int64)
-        self.period: IntArray = np.ones(capacity, dtype=np.int64)
-        self.path_id: IntArray = np.zeros(capacity, dtype=np.int64)
+        # int32 is ample for these three and saves 12 bytes a slot (24 MB a million paths).
+        self.precision: Int32Array = np.ones(capacity, dtype=np.int32)
+        self.period: Int32Array = np.ones(capacity, dtype=np.int32)
+        self.path_id: Int32Array = np.zeros(capacity, dtype=np.int32)
 
     def allocate(self, path_ids: IntArray, precisions: IntArray, periods: IntArray) -> None:
         """Rows for new paths: row `i` belongs to `path_ids[i]`, at that resolution."""
@@ -297,8 +300,8 @@ class Engine:
             ids, times, values = ids[keep], times[keep], values[keep]
         self._points.inc(len(ids))
         slots, times, values = self._expand(ids, times, values)
-        starts = times - times % self._slots.precision[slots]
-        fresh = starts + self._slots.period[slots] > now
+        starts = times - times % self._slots.precision[slots].astype(np.int64)
+        fresh = starts + self._slots.period[slots].astype(np.int64) > now
         if not fresh.all():
             self._expired.inc(int(np.count_nonzero(~fresh)))
             slots, starts, values = slots[fresh], starts[fresh], values[fresh]
@@ -472,8 +475,8 @@ class Engine:
         self._flushed.inc(len(slots))
         return SnapshotBatch(
             self._path_names.values[s.path_id[slots]],
-            s.precision[slots],
-            s.period[slots],
+            s.precision[slots].astype(np.int64),
+            s.period[slots].astype(np.int64),
             starts,
             counts,
             sums,
