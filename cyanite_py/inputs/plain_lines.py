@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as arrow_csv
 
+from cyanite_py.inputs.lines import OTHER_ASCII_WHITESPACE
 from cyanite_py.model import FloatArray, IntArray
 
 MIN_CHUNK_BYTES = 64 * 1024
@@ -28,8 +30,9 @@ EXACT_TIMES = 2**53
 """Timestamps read as float64 (so `1.5e9` and `1.5` parse, as in `lines`) are exact
 below this; a chunk holding a larger one takes the general path."""
 
-OTHER_ASCII_WHITESPACE = (b"\t", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f")
-"""What `str.split()` splits a line on besides spaces, `\\r` and `\\n`."""
+SPLITTING_BYTES = tuple(c.encode() for c in OTHER_ASCII_WHITESPACE if c != "\r")
+"""What else `str.split()` splits a line on; `\\r` is checked on its own, being allowed
+before `\\n`."""
 
 _PARSE = arrow_csv.ParseOptions(
     delimiter=" ", quote_char=False, escape_char=False, double_quote=False
@@ -48,7 +51,7 @@ class PlainColumns:
     one each point has."""
 
     paths: list[str]
-    path_index: IntArray
+    path_index: npt.NDArray[np.int32]
     values: FloatArray
     times: IntArray
 
@@ -88,7 +91,7 @@ def read_plain(chunk: bytes, max_line_length: int) -> PlainColumns | None:
 def _plain_bytes(chunk: bytes) -> bool:
     """ASCII, split only by spaces and line ends, and every `\\r` ending a line: then Arrow
     and `str.split` find the same fields."""
-    if not chunk.isascii() or any(map(chunk.__contains__, OTHER_ASCII_WHITESPACE)):
+    if not chunk.isascii() or any(map(chunk.__contains__, SPLITTING_BYTES)):
         return False
     return b"\r" not in chunk or chunk.count(b"\r") == chunk.count(b"\r\n")
 
