@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -111,7 +112,12 @@ async def test_windows_past_their_period_are_hidden_then_their_blocks_removed(
     registry = Registry()
     store = SqliteStore(config_at(tmp_path), registry, clock=clock)
     await nursery.start(store.run)
-    old = BASE - FINE.period
+    # Inside a fine block and on the coarse grid, so `old - 10` and `old` share a block
+    # whatever the hour.
+    span = BLOCK_WINDOWS * FINE.precision
+    aligned = math.lcm(span, COARSE.precision)
+    now = BASE - BASE % aligned + 5 * COARSE.precision
+    old = now - FINE.period
     await store.write(
         batch(
             snap("x", old - 10),
@@ -120,13 +126,13 @@ async def test_windows_past_their_period_are_hidden_then_their_blocks_removed(
             snap("y", old + 20),
         )
     )
-    clock.now = BASE
+    clock.now = now
     assert (await read_one(store, "x", start=0)).times.tolist() == [old]
     assert (await read_one(store, "x", COARSE, start=0)).times.tolist() == [old]
     assert (await read_one(store, "y", start=0)).times.tolist() == [old + 20]
     assert await store.expire() == 0
 
-    clock.now = BASE + BLOCK_WINDOWS * FINE.precision + 20
+    clock.now = now + span + 20
     assert await store.expire() >= 2
     assert len(await read_one(store, "x", start=0)) == 0
     assert (await read_one(store, "x", COARSE, start=0)).times.tolist() == [old]
