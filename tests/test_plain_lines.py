@@ -48,12 +48,7 @@ def test_a_large_plain_chunk_is_read_column_wise_with_each_path_once() -> None:
     columns = read_plain(chunk, MAX_LINE)
     assert columns is not None
     assert sorted(columns.paths) == sorted({f"fill.{i}" for i in range(50)})
-    paths, values, times = expanded(columns)
-    batch, rejected = general(chunk)
-    assert rejected == []
-    assert paths == batch.paths
-    assert same_floats(values, batch.values)
-    assert times.tolist() == batch.times
+    assert_agrees_when_plain(b"")
 
 
 def test_crlf_line_ends_and_a_last_line_without_one_are_plain() -> None:
