@@ -16,7 +16,7 @@ from cyanite_py.counters import Registry
 from cyanite_py.model import SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.blocks import BLOCK_WINDOWS
-from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
+from cyanite_py.store.sqlite import MAX_RECENT_WRITES, SqliteStore, SqliteStoreConfig
 from tests.store_contract import (
     BASE,
     COARSE,
@@ -325,3 +325,20 @@ async def test_a_task_of_its_own_copies_each_write_into_the_file(
     await wait_for_count(registry, "store_checkpoints", 1)
     with sqlite3.connect(f"file:{config.path}?immutable=1", uri=True) as file_only:
         assert file_only.execute("SELECT count(*) FROM recent").fetchone() == (2,)
+
+
+async def test_compaction_waits_for_writes_to_pause_until_recent_is_full(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    config = config_at(tmp_path, compact_after_writes=1, compact_quiet=600)
+    store, registry = await started(nursery, config)
+    for step in range(MAX_RECENT_WRITES - 1):
+        await store.write(batch(snap("q.a", BASE + 10 * step)))
+    await trio.sleep(0.2)
+    assert registry.value("store_compactions", store="sqlite") == 0
+    assert table_rows(config.path, "recent") == MAX_RECENT_WRITES - 1
+
+    await store.write(batch(snap("q.a", BASE + 10 * MAX_RECENT_WRITES)))
+    await wait_for_count(registry, "store_compactions", 1)
+    assert table_rows(config.path, "recent") == 0
+    assert len(rows(await read_one(store, "q.a"))) == MAX_RECENT_WRITES

@@ -11,10 +11,12 @@ A write does not go to `block` directly: every path has a block open at the pres
 a write touching every path would rewrite every page holding one, to add a window or two
 to each. A write appends its blocks to `recent` instead, keyed first by the write's
 sequence number, so its rows land after the last write's pages and nothing else is
-rewritten. Every `compact_after_writes` writes (and before expiry), a background task
+rewritten. After `compact_after_writes` writes (and before expiry), a background task
 moves `recent` into `block`, one range of paths per transaction, each block's pieces
 appended in write order: the open blocks are rewritten once per compaction rather than
-once per write. Reads take both tables, seeking once per write `recent` holds.
+once per write. It waits for writes to pause, so a burst of writes does not share the
+CPU with merging them, unless `recent` holds the most writes a read can take. Reads
+take both tables, seeking once per write `recent` holds.
 
 A rewritten window MERGES into the stored one (counts and sums added, min and max
 combined) instead of replacing it: after a restart the engine opens a fresh window that
@@ -34,6 +36,7 @@ database file.
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 import time
 from collections import defaultdict
@@ -47,7 +50,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 import trio
-from pydantic import Field, NonNegativeInt, PositiveInt
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveInt
 
 from cyanite_py.counters import Registry
 from cyanite_py.model import IntArray, ObjectArray, Resolution, Series, SnapshotBatch
@@ -117,9 +120,12 @@ WAL_BACKSTOP_PAGES = 16384
 """Log pages (256 MiB) past which the writer checkpoints on its own, should the
 checkpoint task fall behind or fail."""
 
+MAX_RECENT_WRITES = 64
+"""Writes `recent` may hold before compaction starts without waiting for writes to pause."""
+
 MAX_PARAMETERS = 400
-"""Path ids per `IN (…)` list; with up to 65 write numbers bound beside them in `recent`,
-still under the 999 parameters of older SQLite builds."""
+"""Path ids per `IN (…)` list; with up to `MAX_RECENT_WRITES` + 1 write numbers bound
+beside them in `recent`, still under the 999 parameters of older SQLite builds."""
 
 EXPIRE_CHUNK = 2000
 """Path ids per expiry transaction, so writes are held up only briefly."""
@@ -133,7 +139,8 @@ class SqliteStoreConfig:
     `mmap_size_mb` is how much of the file read connections map instead of copying its
     pages into their own caches (0 turns mapping off); `compact_after_writes` is how many
     writes `recent` holds before they are merged into `block` (each read seeks once per
-    write held, each compaction rewrites the open blocks once)."""
+    write held, each compaction rewrites the open blocks once), which starts once no write
+    has come for `compact_quiet` seconds."""
 
     type: Literal["sqlite"] = "sqlite"
     path: str = "./data/cyanite.db"
@@ -143,7 +150,8 @@ class SqliteStoreConfig:
     read_connections: PositiveInt = 4
     busy_timeout: Duration = 5
     mmap_size_mb: NonNegativeInt = 1024
-    compact_after_writes: Annotated[int, Field(ge=1, le=64)] = 8
+    compact_after_writes: Annotated[int, Field(ge=1, le=MAX_RECENT_WRITES)] = 8
+    compact_quiet: NonNegativeFloat = 0.5
 
 
 class SqliteStore:
@@ -172,6 +180,8 @@ class SqliteStore:
         self._resolutions: set[tuple[int, int]] = set()
         self._recent: list[int] = []
         self._next_seq = 1
+        self._last_write = -math.inf
+        self._recent_full = trio.Event()
         self._registry = registry
         self._log = RateLimitedLog(log)
         self._written = registry.counter(
@@ -196,7 +206,7 @@ class SqliteStore:
         log.info("SQLite store %s open with %d paths", self.config.path, len(self._ids))
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._compact_due.serve, self._compact)
+                nursery.start_soon(self._compact_due.serve, self._compact_when_quiet)
                 nursery.start_soon(self._checkpoint_due.serve, self._checkpoint)
                 if self._recent:  # left by the last run
                     self._compact_due.ask()
@@ -223,6 +233,9 @@ class SqliteStore:
             self._resolutions.update(resolutions)
             self._recent.append(seq)
             self._next_seq = seq + 1
+            self._last_write = trio.current_time()
+            if len(self._recent) >= MAX_RECENT_WRITES:
+                self._recent_full.set()
         self._written.inc(len(batch))
         self._checkpoint_due.ask()
         if len(self._recent) >= self.config.compact_after_writes:
@@ -339,6 +352,17 @@ class SqliteStore:
                 self._log.warning("checkpoint", "%s", self._failure("checkpoint", error))
                 return
         self._checkpoints.inc()
+
+    async def _compact_when_quiet(self) -> None:
+        """Compact once no write has come for `compact_quiet` seconds, or at once when
+        `recent` holds `MAX_RECENT_WRITES` writes."""
+        quiet_from = self._last_write + self.config.compact_quiet
+        while trio.current_time() < quiet_from and not self._recent_full.is_set():
+            with trio.move_on_at(quiet_from):
+                await self._recent_full.wait()
+            quiet_from = self._last_write + self.config.compact_quiet
+        self._recent_full = trio.Event()
+        await self._compact()
 
     async def _compact(self) -> None:
         """Merge the writes in `recent` into `block`, one range of path ids per transaction
