@@ -8,11 +8,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cyanite_py.model import Snapshot, SnapshotBatch
-from cyanite_py.store.blocks import BLOCK_WINDOWS, RECORD, pack, unpack
+from cyanite_py.store.blocks import (
+    BLOCK_WINDOWS,
+    RECORD,
+    BlockRow,
+    block_rows,
+    sorted_records,
+    unpack,
+)
 
 
 def batch_of(*snapshots: Snapshot) -> SnapshotBatch:
     return SnapshotBatch.of(snapshots)
+
+
+def pack(batch: SnapshotBatch, path_ids: list[int]) -> list[BlockRow]:
+    return block_rows(*sorted_records(batch, path_ids))
 
 
 def test_a_block_holds_one_paths_consecutive_windows_at_one_precision() -> None:

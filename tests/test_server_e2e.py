@@ -17,6 +17,7 @@ import numpy as np
 import trio
 
 from cyanite_py.store.blocks import RECORD
+from cyanite_py.store.groups import Group
 from tests.helpers import now, running_server, server_config
 
 
@@ -113,11 +114,9 @@ def test_sigterm_flushes_every_open_window_and_exits_zero(tmp_path: Path) -> Non
     assert process.wait(timeout=30) == 0
 
     with sqlite3.connect(database) as db:
-        blocks = [
-            data
-            for (data,) in db.execute("SELECT data FROM block UNION ALL SELECT data FROM recent")
-        ]
-    stored = np.frombuffer(b"".join(blocks), dtype=RECORD)
+        blocks = [data for (data,) in db.execute("SELECT data FROM block")]
+        writes = [Group.decode(data).records for (data,) in db.execute("SELECT data FROM recent")]
+    stored = np.concatenate([np.frombuffer(b"".join(blocks), dtype=RECORD), *writes])
     assert (len(stored), stored["sum"].sum()) == (1000, sum(range(1000)))
 
 

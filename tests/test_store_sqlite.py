@@ -15,8 +15,8 @@ import trio.testing
 from cyanite_py.counters import Registry
 from cyanite_py.model import SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
-from cyanite_py.store.blocks import BLOCK_WINDOWS
-from cyanite_py.store.sqlite import MAX_RECENT_WRITES, SqliteStore, SqliteStoreConfig
+from cyanite_py.store.blocks import BLOCK_WINDOWS, block_rows, sorted_records
+from cyanite_py.store.sqlite import MAX_RECENT_WRITES, SCHEMA, SqliteStore, SqliteStoreConfig
 from tests.store_contract import (
     BASE,
     COARSE,
@@ -232,7 +232,8 @@ async def test_writes_go_to_recent_and_compaction_merges_them_into_blocks(
     store, registry = await started(nursery, config)
     await store.write(batch(snap("c.a", BASE, total=1.0), snap("c.b", BASE + 10)))
     await store.write(batch(snap("c.a", BASE, total=2.0), snap("c.a", BASE + 10, total=5.0)))
-    assert (table_rows(config.path, "recent"), table_rows(config.path, "block")) == (3, 0)
+    # One row per write and group of path ids.
+    assert (table_rows(config.path, "recent"), table_rows(config.path, "block")) == (2, 0)
     before = rows(await read_one(store, "c.a"))
     assert before == [(BASE, 2.0, 3.0, 1.0, 2.0), (BASE + 10, 1.0, 5.0, 5.0, 5.0)]
 
@@ -324,7 +325,7 @@ async def test_a_task_of_its_own_copies_each_write_into_the_file(
     await store.write(batch(snap("k.a", BASE), snap("k.b", BASE)))
     await wait_for_count(registry, "store_checkpoints", 1)
     with sqlite3.connect(f"file:{config.path}?immutable=1", uri=True) as file_only:
-        assert file_only.execute("SELECT count(*) FROM recent").fetchone() == (2,)
+        assert file_only.execute("SELECT count(*) FROM recent").fetchone() == (1,)
 
 
 async def test_compaction_waits_for_writes_to_pause_until_recent_is_full(
@@ -342,3 +343,32 @@ async def test_compaction_waits_for_writes_to_pause_until_recent_is_full(
     await wait_for_count(registry, "store_compactions", 1)
     assert table_rows(config.path, "recent") == 0
     assert len(rows(await read_one(store, "q.a"))) == MAX_RECENT_WRITES
+
+
+async def test_a_file_with_a_row_per_block_in_recent_keeps_those_windows(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    """Files written before `recent` held groups kept a row per path and block there."""
+    config = config_at(tmp_path)
+    Path(config.path).parent.mkdir(parents=True)
+    earlier = batch(snap("old.a", BASE, total=2.0), snap("old.a", BASE + 10, total=3.0))
+    with sqlite3.connect(config.path) as database:
+        database.executescript(SCHEMA.split("CREATE TABLE IF NOT EXISTS recent")[0])
+        database.execute(
+            "CREATE TABLE recent (seq INTEGER NOT NULL, path_id INTEGER NOT NULL,"
+            " precision INTEGER NOT NULL, start INTEGER NOT NULL, period INTEGER NOT NULL,"
+            " data BLOB NOT NULL, PRIMARY KEY (seq, path_id, precision, start)) WITHOUT ROWID"
+        )
+        database.execute("INSERT INTO path (id, name) VALUES (1, 'old.a')")
+        database.executemany(
+            "INSERT INTO recent VALUES (1, ?, ?, ?, ?, ?)",
+            block_rows(*sorted_records(earlier, [1, 1])),
+        )
+    store, _ = await started(nursery, config)
+    assert rows(await read_one(store, "old.a")) == [
+        (BASE, 1.0, 2.0, 2.0, 2.0),
+        (BASE + 10, 1.0, 3.0, 3.0, 3.0),
+    ]
+    await store.write(batch(snap("old.a", BASE + 20)))
+    assert table_rows(config.path, "recent") == 1
+    assert len(rows(await read_one(store, "old.a"))) == 3

@@ -34,45 +34,54 @@ def block_start(time: int, precision: int) -> int:
     return time - time % span
 
 
-def pack(batch: SnapshotBatch, path_ids: Sequence[int] | IntArray) -> list[BlockRow]:
-    """One row per (path, precision, block) touched by the batch, records in time order.
-
-    Rows are assembled by C-level `zip` and `map`, and each row's records are a view of
-    one buffer: a batch of history makes tens of thousands of rows."""
-    if not len(batch):
-        return []
+def sorted_records(
+    batch: SnapshotBatch, path_ids: Sequence[int] | IntArray
+) -> tuple[IntArray, IntArray, IntArray, np.ndarray]:
+    """The batch's path ids, precisions, periods and records, sorted by path id, precision
+    and time."""
     ids = np.asarray(path_ids, dtype=np.int64)
-    precisions = batch.precisions
-    times = batch.times
-    starts = times - times % (precisions * BLOCK_WINDOWS)
-    order = np.lexsort((times, precisions, ids))
+    order = np.lexsort((batch.times, batch.precisions, ids))
     records = np.empty(len(order), dtype=RECORD)
-    records["time"] = times[order]
+    records["time"] = batch.times[order]
     records["count"] = batch.counts[order]
     records["sum"] = batch.sums[order]
     records["min"] = batch.mins[order]
     records["max"] = batch.maxs[order]
-    ids, precisions, starts = ids[order], precisions[order], starts[order]
-    change = np.ones(len(order), dtype=bool)
+    return ids[order], batch.precisions[order], batch.periods[order], records
+
+
+def block_rows(
+    ids: IntArray, precisions: IntArray, periods: IntArray, records: np.ndarray
+) -> list[BlockRow]:
+    """One row per (path, precision, block) of records sorted by path id, precision and
+    time (repeats of a time kept in order).
+
+    Rows are assembled by C-level `zip` and `map`, and each row's records are a view of
+    one buffer: compacting a burst of writes makes tens of thousands of rows."""
+    if not len(records):
+        return []
+    times = records["time"]
+    starts = times - times % (precisions * BLOCK_WINDOWS)
+    change = np.ones(len(records), dtype=bool)
     change[1:] = (ids[1:] != ids[:-1]) | (precisions[1:] != precisions[:-1])
     change[1:] |= starts[1:] != starts[:-1]
     heads = np.flatnonzero(change)
-    bounds = np.append(heads, len(order)) * RECORD.itemsize
-    data = records.view(np.uint8).data
+    bounds = np.append(heads, len(records)) * RECORD.itemsize
+    data = np.ascontiguousarray(records).view(np.uint8).data
     blobs = map(data.__getitem__, map(slice, bounds[:-1].tolist(), bounds[1:].tolist()))
     return list(
         zip(
             ids[heads].tolist(),
             precisions[heads].tolist(),
             starts[heads].tolist(),
-            batch.periods[order[heads]].tolist(),
+            periods[heads].tolist(),
             blobs,
             strict=True,
         )
     )
 
 
-def unpack(blocks: Sequence[bytes], start: int, end: int) -> Windows:
+def unpack(blocks: Sequence[bytes | memoryview], start: int, end: int) -> Windows:
     """The windows with `start <= time < end` in these blocks, merged and in time order.
 
     Blocks read in key order almost always hold strictly increasing times, so the

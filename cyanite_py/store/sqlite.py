@@ -9,14 +9,16 @@ each (precision, period) ever written, so expiry can seek per path instead of sc
 
 A write does not go to `block` directly: every path has a block open at the present, and
 a write touching every path would rewrite every page holding one, to add a window or two
-to each. A write appends its blocks to `recent` instead, keyed first by the write's
-sequence number, so its rows land after the last write's pages and nothing else is
-rewritten. After `compact_after_writes` writes (and before expiry), a background task
-moves `recent` into `block`, one range of paths per transaction, each block's pieces
-appended in write order: the open blocks are rewritten once per compaction rather than
-once per write. It waits for writes to pause, so a burst of writes does not share the
-CPU with merging them, unless `recent` holds the most writes a read can take. Reads
-take both tables, seeking once per write `recent` holds.
+to each. A write appends to `recent` instead, keyed first by the write's sequence
+number, so its rows land after the last write's pages and nothing else is rewritten;
+and it writes one row per 64 path ids (`cyanite_py.store.groups`), not one per path and
+block, since a write's cost in SQLite is mostly per row. After `compact_after_writes`
+writes (and before expiry), a background task moves `recent` into `block`, one range of
+paths per transaction, each block's new windows appended in write order: the open
+blocks are rewritten once per compaction rather than once per write. It waits for
+writes to pause, so a burst of writes does not share the CPU with merging them, unless
+`recent` holds the most writes a read can take. Reads take both tables, seeking once
+per write and group of paths that `recent` holds.
 
 A rewritten window MERGES into the stored one (counts and sums added, min and max
 combined) instead of replacing it: after a restart the engine opens a fresh window that
@@ -57,13 +59,15 @@ from cyanite_py.model import IntArray, ObjectArray, Resolution, Series, Snapshot
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
-from cyanite_py.store.blocks import BLOCK_WINDOWS, block_start, pack, unpack
+from cyanite_py.store.blocks import BLOCK_WINDOWS, block_rows, block_start, unpack
+from cyanite_py.store.groups import GROUP_PATHS, Group, merged_records, pack_groups
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-Piece = tuple[int, int, bytes]
-"""`(block start, write sequence number, records)`; a compacted block has number 0."""
+Piece = tuple[int, int, bytes | memoryview]
+"""`(block start, write sequence number, records)`: a compacted block has number 0, and a
+path's records in one write start in the block they name."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS path (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
@@ -80,35 +84,37 @@ CREATE TABLE IF NOT EXISTS block (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS recent (
     seq INTEGER NOT NULL,
-    path_id INTEGER NOT NULL,
-    precision INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    period INTEGER NOT NULL,
+    grp INTEGER NOT NULL,
     data BLOB NOT NULL,
-    PRIMARY KEY (seq, path_id, precision, start)
+    PRIMARY KEY (seq, grp)
 ) WITHOUT ROWID;
 """
 
 PAGE_SIZE = 16384
 
-APPEND = """
-INSERT INTO recent (seq, path_id, precision, start, period, data) VALUES ({seq:d}, ?, ?, ?, ?, ?)
-"""
+APPEND = "INSERT INTO recent (seq, grp, data) VALUES ({seq:d}, ?, ?)"
 """Every row of a write has the write's number, so it is part of the statement's text."""
 
-COMPACT_PATHS = 5_000
-"""Path ids per compaction transaction, which bounds how long writes wait and how far
-the write-ahead log grows."""
+COMPACT_GROUPS = 80
+"""Groups of path ids (5,120 paths) per compaction transaction, which bounds how long
+writes wait and how far the write-ahead log grows."""
 
-COMPACT = """
+MERGE_BLOCK = """
+INSERT INTO block (path_id, precision, start, period, data) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (path_id, precision, start) DO UPDATE SET
+    period = excluded.period,
+    data = CAST(data || excluded.data AS BLOB)
+"""
+
+MIGRATE_ROW_PER_BLOCK_RECENT = """
 INSERT INTO block (path_id, precision, start, period, data)
-SELECT path_id, precision, start, period, data FROM recent
-WHERE seq IN ({seqs}) AND path_id >= ? AND path_id < ?
+SELECT path_id, precision, start, period, data FROM recent WHERE true
 ORDER BY path_id, precision, start, seq
 ON CONFLICT (path_id, precision, start) DO UPDATE SET
     period = excluded.period,
     data = CAST(data || excluded.data AS BLOB)
 """
+"""Files written before `recent` held groups kept a row per path and block there."""
 
 EXPIRE = f"""
 DELETE FROM block
@@ -285,6 +291,7 @@ class SqliteStore:
             writer.execute("PRAGMA journal_mode = WAL")
             writer.execute(f"PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}")
             writer.executescript(SCHEMA)
+            _migrate_recent(writer)
             self._ids = dict(writer.execute("SELECT name, id FROM path"))
             self._next_id = max(self._ids.values(), default=0) + 1
             self._resolutions = set(writer.execute("SELECT precision, period FROM resolution"))
@@ -373,11 +380,11 @@ class SqliteStore:
             return
         async with self._compacting:
             seqs = tuple(self._recent)
-            for first in range(1, self._next_id, COMPACT_PATHS):
+            for first in range(0, self._next_id // GROUP_PATHS + 1, COMPACT_GROUPS):
                 async with self._write_lock:
                     try:
                         await self._on_writer(
-                            "compact", _compact_sync, seqs, first, first + COMPACT_PATHS
+                            "compact", _compact_sync, seqs, first, first + COMPACT_GROUPS
                         )
                     except StoreUnavailable as error:
                         self._log.warning("compact", "%s", error)
@@ -401,7 +408,7 @@ class SqliteStore:
             connection.executemany(
                 "INSERT OR IGNORE INTO resolution (precision, period) VALUES (?, ?)", resolutions
             )
-            connection.executemany(APPEND.format(seq=seq), pack(batch, path_ids))
+            connection.executemany(APPEND.format(seq=seq), pack_groups(batch, path_ids))
         return fresh, resolutions
 
     def _path_ids(
@@ -515,16 +522,20 @@ class _Read:
     def _recent_pieces(
         self, connection: sqlite3.Connection, chunk: list[int]
     ) -> dict[int, list[Piece]]:
-        """`(start, seq, data)` of the chunk's pieces in `recent`, by path id: one seek
-        per write and path, and no sort of the pieces' data in SQLite."""
+        """`(start, seq, records)` of the chunk's paths in each write `recent` holds, by
+        path id: one seek per write and group of paths."""
+        wanted = np.array(chunk, dtype=np.int64)
+        groups = sorted({path_id // GROUP_PATHS for path_id in chunk})
         pieces: dict[int, list[Piece]] = defaultdict(list)
         rows = connection.execute(
-            f"SELECT path_id, start, seq, data FROM recent WHERE seq IN ({_marks(self.recent)})"
-            f" AND path_id IN ({_marks(chunk)}) AND precision = ? AND start >= ? AND start < ?",
-            (*self.recent, *chunk, *self._span()),
+            f"SELECT seq, data FROM recent WHERE seq IN ({_marks(self.recent)})"
+            f" AND grp IN ({_marks(groups)})",
+            (*self.recent, *groups),
         )
-        for path_id, start, seq, data in rows:
-            pieces[path_id].append((start, seq, data))
+        for seq, data in rows:
+            for path_id, records in Group.decode(data).pieces(wanted, self.precision):
+                start = block_start(int(records["time"][0]), self.precision)
+                pieces[path_id].append((start, seq, records.view(np.uint8).data))
         return pieces
 
     def _span(self) -> tuple[int, int, int]:
@@ -575,17 +586,39 @@ def _expire_sync(
 
 
 def _compact_sync(
-    connection: sqlite3.Connection, seqs: tuple[int, ...], first_id: int, end_id: int
+    connection: sqlite3.Connection, seqs: tuple[int, ...], first_group: int, end_group: int
 ) -> None:
-    """Move the rows of writes `seqs` for path ids in `[first_id, end_id)` from `recent`
-    into `block`, in one transaction."""
-    rows = (*seqs, first_id, end_id)
+    """Move the rows of writes `seqs` for groups in `[first_group, end_group)` from
+    `recent` into `block`, in one transaction, appending each block's new windows in
+    write order."""
+    marks = _marks(seqs)
+    bounds = (*seqs, first_group, end_group)
     with _transaction(connection):
-        connection.execute(COMPACT.format(seqs=_marks(seqs)), rows)
-        connection.execute(
-            f"DELETE FROM recent WHERE seq IN ({_marks(seqs)}) AND path_id >= ? AND path_id < ?",
-            rows,
-        )
+        groups = [
+            Group.decode(data)
+            for (data,) in connection.execute(
+                f"SELECT data FROM recent WHERE seq IN ({marks}) AND grp >= ? AND grp < ?"
+                " ORDER BY seq, grp",
+                bounds,
+            )
+        ]
+        if groups:
+            connection.executemany(MERGE_BLOCK, block_rows(*merged_records(groups)))
+            connection.execute(
+                f"DELETE FROM recent WHERE seq IN ({marks}) AND grp >= ? AND grp < ?", bounds
+            )
+
+
+def _migrate_recent(connection: sqlite3.Connection) -> None:
+    """Merge a `recent` table of the earlier layout, a row per path and block, into
+    `block`, and make the grouped one in its place."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(recent)")}
+    if "path_id" not in columns:
+        return
+    with _transaction(connection):
+        connection.execute(MIGRATE_ROW_PER_BLOCK_RECENT)
+        connection.execute("DROP TABLE recent")
+    connection.executescript(SCHEMA)
 
 
 @contextmanager

@@ -1,0 +1,111 @@
+"""One write's windows as rows of SQLite's `recent` table: a row per group of path ids.
+
+A row per (path, precision, block) costs SQLite a key and a record each, and a write
+touches every path that closed a window: a row per path per write. A row per
+`GROUP_PATHS` consecutive path ids cuts that 64-fold, and a read of one path unpacks one
+small row per write.
+
+A group's blob holds the number of entries (int64), the entries (one per path and
+precision: `ENTRY`), then each entry's records (`blocks.RECORD`, in time order), entry
+after entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cyanite_py.model import IntArray, SnapshotBatch
+from cyanite_py.store.blocks import RECORD, sorted_records
+
+GROUP_PATHS = 64
+
+ENTRY = np.dtype([("path_id", "<i8"), ("precision", "<i8"), ("period", "<i8"), ("records", "<i8")])
+
+COUNT_BYTES = 8
+
+GroupRow = tuple[int, bytes]
+"""`(group, blob)`: the group is `path_id // GROUP_PATHS`."""
+
+
+def pack_groups(batch: SnapshotBatch, path_ids: Sequence[int] | IntArray) -> list[GroupRow]:
+    """The batch as one blob per group of path ids, in group order."""
+    if not len(batch):
+        return []
+    ids, precisions, periods, records = sorted_records(batch, path_ids)
+    change = np.ones(len(ids), dtype=bool)
+    change[1:] = (ids[1:] != ids[:-1]) | (precisions[1:] != precisions[:-1])
+    heads = np.flatnonzero(change)
+    entries = np.empty(len(heads), dtype=ENTRY)
+    entries["path_id"] = ids[heads]
+    entries["precision"] = precisions[heads]
+    entries["period"] = periods[heads]
+    entries["records"] = np.diff(np.append(heads, len(ids)))
+    groups = entries["path_id"] // GROUP_PATHS
+    group_heads = np.flatnonzero(np.append(True, groups[1:] != groups[:-1]))
+    entry_bounds = np.append(group_heads, len(heads))
+    record_bounds = np.append(heads, len(ids))[entry_bounds]
+    entry_bytes = entries.view(np.uint8).data
+    record_bytes = records.view(np.uint8).data
+    return [
+        (
+            group,
+            b"".join(
+                (
+                    (last - first).to_bytes(COUNT_BYTES, "little"),
+                    entry_bytes[first * ENTRY.itemsize : last * ENTRY.itemsize],
+                    record_bytes[start * RECORD.itemsize : end * RECORD.itemsize],
+                )
+            ),
+        )
+        for group, first, last, start, end in zip(
+            groups[group_heads].tolist(),
+            entry_bounds[:-1].tolist(),
+            entry_bounds[1:].tolist(),
+            record_bounds[:-1].tolist(),
+            record_bounds[1:].tolist(),
+            strict=True,
+        )
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A group's blob read back: its entries, and each entry's records from
+    `records[offsets[i]:offsets[i + 1]]`."""
+
+    entries: np.ndarray
+    records: np.ndarray
+    offsets: IntArray
+
+    @classmethod
+    def decode(cls, blob: bytes) -> Group:
+        count = int.from_bytes(blob[:COUNT_BYTES], "little")
+        entries = np.frombuffer(blob, dtype=ENTRY, count=count, offset=COUNT_BYTES)
+        records = np.frombuffer(blob, dtype=RECORD, offset=COUNT_BYTES + entries.nbytes)
+        offsets = np.zeros(count + 1, dtype=np.int64)
+        np.cumsum(entries["records"], out=offsets[1:])
+        return cls(entries, records, offsets)
+
+    def pieces(self, path_ids: IntArray, precision: int) -> Iterator[tuple[int, np.ndarray]]:
+        """`(path id, records)` of each of `path_ids` at `precision`."""
+        entries = self.entries
+        wanted = (entries["precision"] == precision) & np.isin(entries["path_id"], path_ids)
+        for index in np.flatnonzero(wanted).tolist():
+            start, end = self.offsets[index], self.offsets[index + 1]
+            yield int(entries["path_id"][index]), self.records[start:end]
+
+
+def merged_records(groups: Sequence[Group]) -> tuple[IntArray, IntArray, IntArray, np.ndarray]:
+    """Path ids, precisions, periods and records of every entry of `groups`, sorted by
+    path id, precision and time; records of one time keep the order of `groups`."""
+    entries = np.concatenate([group.entries for group in groups])
+    records = np.concatenate([group.records for group in groups])
+    counts = entries["records"]
+    ids = np.repeat(entries["path_id"], counts)
+    precisions = np.repeat(entries["precision"], counts)
+    periods = np.repeat(entries["period"], counts)
+    order = np.lexsort((records["time"], precisions, ids))
+    return ids[order], precisions[order], periods[order], records[order]
