@@ -25,7 +25,7 @@ import httpx
 import numpy as np
 import yaml
 
-from cyanite_py.model import Resolution, Series, SnapshotBatch
+from cyanite_py.model import PathTable, Resolution, Series, SnapshotBatch
 from cyanite_py.store.base import Store
 
 HOST = "127.0.0.1"
@@ -34,15 +34,17 @@ REPO = Path(__file__).resolve().parent.parent
 VERDICT_PREFIX = "target |"
 
 
-def flush_batch(paths: list[str], step: int, base: int) -> SnapshotBatch:
-    """One engine-shaped flush for the store benchmarks: every path at both
-    `STORE_RESOLUTIONS`, at window `step` after `base`."""
-    n = len(paths)
+def flush_batch(table: PathTable, step: int, base: int) -> SnapshotBatch:
+    """One engine-shaped flush for the store benchmarks: every path of `table` at both
+    `STORE_RESOLUTIONS`, at window `step` after `base`, named by its key as the engine
+    names it."""
+    n = len(table.names)
     ramp = np.arange(n, dtype=np.float64)
     out = SnapshotBatch.joined(
         [
             SnapshotBatch(
-                np.array(paths, dtype=object),
+                table,
+                np.arange(n, dtype=np.int64),
                 np.full(n, resolution.precision),
                 np.full(n, resolution.period),
                 np.full(n, base + resolution.precision * step),
@@ -54,7 +56,7 @@ def flush_batch(paths: list[str], step: int, base: int) -> SnapshotBatch:
             for resolution in STORE_RESOLUTIONS
         ]
     )
-    out.new_paths = list(paths) if step == 0 else []
+    out.new_paths = list(table.names) if step == 0 else []
     return out
 
 
@@ -62,8 +64,9 @@ async def write_all(store: Store, paths: list[str], windows: int, base: int) -> 
     """Snapshots per second over `windows` flushes; building the batches is not timed."""
     elapsed = 0.0
     written = 0
+    table = PathTable(paths)
     for step in range(windows):
-        batch = flush_batch(paths, step, base)
+        batch = flush_batch(table, step, base)
         started = time.perf_counter()
         await store.write(batch)
         elapsed += time.perf_counter() - started

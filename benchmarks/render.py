@@ -25,7 +25,7 @@ from cyanite_py.api.app import build_app
 from cyanite_py.counters import Registry
 from cyanite_py.engine import DriftConfig, Engine, EngineConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
-from cyanite_py.model import PointBatch, Resolution, Series, SnapshotBatch, Windows
+from cyanite_py.model import PathTable, PointBatch, Resolution, Series, SnapshotBatch, Windows
 from cyanite_py.query import Reader
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 
@@ -63,7 +63,8 @@ async def memory_store(windows: dict[str, Windows], registry: Registry) -> Memor
         size = len(held)
         await store.write(
             SnapshotBatch(
-                paths=np.full(size, path, dtype=object),
+                table=PathTable([path]),
+                keys=np.zeros(size, dtype=np.int64),
                 precisions=np.full(size, RESOLUTION.precision),
                 periods=np.full(size, RESOLUTION.period),
                 times=held.times,

@@ -27,7 +27,7 @@ import trio
 from common import HOST, load_average, p95, running_server, verdict, wait_for
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import SnapshotBatch
+from cyanite_py.model import PathTable, SnapshotBatch
 from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
 
 DAY = 86400
@@ -43,7 +43,8 @@ def series_name(index: int) -> str:
 def day_of_snapshots(paths: list[str], first: int, end: int) -> SnapshotBatch:
     """Both resolutions' windows of one day for each path, in time order per path."""
     parts = []
-    for offset, path in enumerate(paths):
+    table = PathTable(paths)
+    for offset in range(len(paths)):
         for precision, period in RESOLUTIONS:
             times = np.arange(end - DAY, end, precision, dtype=np.int64)
             values = np.sin(times / 3600 + first + offset) * 100 + first + offset
@@ -51,7 +52,8 @@ def day_of_snapshots(paths: list[str], first: int, end: int) -> SnapshotBatch:
             size = len(times)
             parts.append(
                 SnapshotBatch(
-                    np.full(size, path, dtype=object),
+                    table,
+                    np.full(size, offset),
                     np.full(size, precision),
                     np.full(size, period),
                     times,

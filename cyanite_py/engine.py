@@ -5,7 +5,8 @@ open window's start, count, sum, min and max. A batch of points is aggregated co
 points are expanded to one row per slot they touch, sorted by (slot, window start),
 reduced per group with `reduceat`, then merged with the open windows in one pass. Points
 from a parse worker name their paths by the worker's keys, which the engine maps to its own
-ids with one index per batch.
+ids with one index per batch; closed windows name their paths by those ids, which key
+the engine's own `PathTable`.
 
 A window closes when the wall clock passes its end plus the drift grace, or as soon as its
 slot receives a point for a later window (so replaying history at full speed keeps memory
@@ -190,7 +191,7 @@ class Engine:
         self._clock = clock
         self._path_ids: dict[str, int] = {}
         self._table_ids: weakref.WeakKeyDictionary[PathTable, _Column] = weakref.WeakKeyDictionary()
-        self._path_names = _Column(np.object_)
+        self._table = PathTable()
         self._first_slot = _Column()
         self._resolution_count = _Column(np.int32)
         self._rule_index = _Column(np.int32)
@@ -213,7 +214,7 @@ class Engine:
         self._flushed = registry.counter("engine_windows_flushed", "windows closed and emitted")
         self._series = registry.counter("engine_series_created", "paths first seen")
         registry.gauge(
-            "engine_series", "paths with open state", lambda: float(len(self._path_names))
+            "engine_series", "paths with open state", lambda: float(len(self._table.names))
         )
         registry.gauge(
             "engine_open_windows",
@@ -329,12 +330,12 @@ class Engine:
 
     def _register(self, paths: list[str]) -> None:
         """Number new paths and give each a slot per resolution of its rule, column-wise."""
-        first_id = len(self._path_names)
+        first_id = len(self._table.names)
         path_ids = np.arange(first_id, first_id + len(paths))
         rules = self._match_rules(paths)
         counts = self._rule_resolution_counts[rules]
         self._path_ids.update(zip(paths, path_ids.tolist(), strict=True))
-        self._path_names.extend(np.array(paths, dtype=object))
+        self._table.names.extend(paths)
         self._rule_index.extend(rules)
         self._resolution_count.extend(counts)
         first_slots = self._slots.size + np.cumsum(counts) - counts
@@ -474,7 +475,8 @@ class Engine:
         s = self._slots
         self._flushed.inc(len(slots))
         return SnapshotBatch(
-            self._path_names.values[s.path_id[slots]],
+            self._table,
+            s.path_id[slots].astype(np.int64),
             s.precision[slots].astype(np.int64),
             s.period[slots].astype(np.int64),
             starts,

@@ -92,16 +92,25 @@ class PointBatch:
 
 
 class PathTable:
-    """A parse worker's numbering of the paths it has seen: key `k` is `names[k]`.
+    """A numbering of paths, only ever appended to: key `k` is `names[k]`.
 
-    Points from a worker carry keys instead of paths, so each path's text crosses from
-    the worker once; the engine keeps its own translation of each table's keys.
+    A parse worker numbers the paths it reads and the engine the paths it aggregates.
+    Points and snapshots carry keys instead of paths, so each path's text crosses a
+    boundary once, and whoever receives them keeps its own translation of each table's
+    keys (the engine into its ids, the SQLite store into its path ids).
     """
 
     __slots__ = ("__weakref__", "names")
 
-    def __init__(self) -> None:
-        self.names: list[str] = []
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self.names: list[str] = list(names)
+
+    @classmethod
+    def numbering(cls, paths: Iterable[str]) -> tuple[PathTable, IntArray]:
+        """A table of the distinct `paths`, and each path's key in it."""
+        index: dict[str, int] = {}
+        keys = [index.setdefault(path, len(index)) for path in paths]
+        return cls(index), np.array(keys, dtype=np.int64)
 
 
 @dataclass(slots=True)
@@ -147,17 +156,15 @@ def _floats() -> FloatArray:
     return np.empty(0, dtype=np.float64)
 
 
-def _names() -> ObjectArray:
-    return np.empty(0, dtype=object)
-
-
 @dataclass(slots=True)
 class SnapshotBatch:
-    """Closed windows in numpy columns (`paths` holds `str` objects), plus paths first seen
-    since the previous batch. Columns go from the engine to a store's encoder without
-    becoming Python objects one window at a time."""
+    """Closed windows in numpy columns, plus paths first seen since the previous batch.
+    Window `i` is of path `table.names[keys[i]]`: the engine's own numbering, so no window
+    carries a string. Columns go from the engine to a store's encoder without becoming
+    Python objects one window at a time."""
 
-    paths: ObjectArray = field(default_factory=_names)
+    table: PathTable = field(default_factory=PathTable)
+    keys: IntArray = field(default_factory=_ints)
     precisions: IntArray = field(default_factory=_ints)
     periods: IntArray = field(default_factory=_ints)
     times: IntArray = field(default_factory=_ints)
@@ -168,13 +175,19 @@ class SnapshotBatch:
     new_paths: list[str] = field(default_factory=list)
 
     @classmethod
+    def of_paths(
+        cls, paths: Iterable[str], columns: Columns, new_paths: Iterable[str] = ()
+    ) -> SnapshotBatch:
+        """A batch whose window `i` is of `paths[i]`, with `columns` in field order, for
+        callers that hold path names."""
+        table, keys = PathTable.numbering(paths)
+        return cls(table, keys, *columns, list(new_paths))
+
+    @classmethod
     def of(cls, snapshots: Iterable[Snapshot], new_paths: Iterable[str] = ()) -> SnapshotBatch:
         """A batch of these snapshots, for callers that build one window at a time."""
         rows = list(snapshots)
-        paths = np.empty(len(rows), dtype=object)
-        paths[:] = [row.path for row in rows]
-        return cls(
-            paths,
+        columns = (
             np.array([row.precision for row in rows], dtype=np.int64),
             np.array([row.period for row in rows], dtype=np.int64),
             np.array([row.time for row in rows], dtype=np.int64),
@@ -182,8 +195,8 @@ class SnapshotBatch:
             np.array([row.sum for row in rows], dtype=np.float64),
             np.array([row.min for row in rows], dtype=np.float64),
             np.array([row.max for row in rows], dtype=np.float64),
-            list(new_paths),
         )
+        return cls.of_paths([row.path for row in rows], columns, new_paths)
 
     @classmethod
     def joined(cls, batches: Sequence[SnapshotBatch]) -> SnapshotBatch:
@@ -192,41 +205,56 @@ class SnapshotBatch:
             return batches[0]
         if not batches:
             return cls()
-        return cls(
-            *_columns(lambda name: np.concatenate([getattr(batch, name) for batch in batches])),
-            [path for batch in batches for path in batch.new_paths],
-        )
+        new_paths = [path for batch in batches for path in batch.new_paths]
+        columns = _columns(lambda name: np.concatenate([getattr(b, name) for b in batches]))
+        table = batches[0].table
+        if any(batch.table is not table for batch in batches):
+            paths = (path for batch in batches for path in batch.path_names())
+            return cls.of_paths(paths, columns, new_paths)
+        keys = np.concatenate([batch.keys for batch in batches])
+        return cls(table, keys, *columns, new_paths)
 
     def __len__(self) -> int:
-        return len(self.paths)
+        return len(self.keys)
 
     def split(self, size: int) -> tuple[SnapshotBatch, SnapshotBatch]:
         """The first `size` snapshots (with all new paths), and the rest."""
-        head = SnapshotBatch(*_columns(lambda name: getattr(self, name)[:size]), self.new_paths)
-        rest = SnapshotBatch(*_columns(lambda name: getattr(self, name)[size:]))
+        head = SnapshotBatch(
+            self.table,
+            self.keys[:size],
+            *_columns(lambda name: getattr(self, name)[:size]),
+            self.new_paths,
+        )
+        rest = SnapshotBatch(
+            self.table, self.keys[size:], *_columns(lambda name: getattr(self, name)[size:])
+        )
         return head, rest
+
+    def path_names(self) -> list[str]:
+        """The path of each snapshot."""
+        names = self.table.names
+        return [names[key] for key in self.keys.tolist()]
 
     def tuples(self) -> Iterator[tuple[str, int, int, int, int, float, float, float]]:
         """`(path, precision, period, time, count, sum, min, max)` per snapshot."""
-        return zip(*(getattr(self, name).tolist() for name in COLUMNS), strict=True)
+        columns = (getattr(self, name).tolist() for name in COLUMNS)
+        return zip(self.path_names(), *columns, strict=True)
 
     def rows(self) -> Iterator[Snapshot]:
         for row in self.tuples():
             yield Snapshot(*row)
 
 
-COLUMNS = ("paths", "precisions", "periods", "times", "counts", "sums", "mins", "maxs")
-"""`SnapshotBatch`'s numpy columns, in field order."""
+COLUMNS = ("precisions", "periods", "times", "counts", "sums", "mins", "maxs")
+"""`SnapshotBatch`'s numpy columns after the keys, in field order."""
 
-Columns = tuple[
-    ObjectArray, IntArray, IntArray, IntArray, IntArray, FloatArray, FloatArray, FloatArray
-]
+Columns = tuple[IntArray, IntArray, IntArray, IntArray, FloatArray, FloatArray, FloatArray]
 
 
 def _columns(column: Callable[[str], Any]) -> Columns:
     """`column(name)` for each of `COLUMNS`, in order."""
-    paths, precisions, periods, times, counts, sums, mins, maxs = map(column, COLUMNS)
-    return paths, precisions, periods, times, counts, sums, mins, maxs
+    precisions, periods, times, counts, sums, mins, maxs = map(column, COLUMNS)
+    return precisions, periods, times, counts, sums, mins, maxs
 
 
 AGGREGATES = ("mean", "sum", "min", "max", "count")

@@ -8,12 +8,13 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import trio
 import trio.testing
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import SnapshotBatch
+from cyanite_py.model import PathTable, Snapshot, SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.blocks import BLOCK_WINDOWS, block_rows, sorted_records
 from cyanite_py.store.sqlite import MAX_RECENT_WRITES, SCHEMA, SqliteStore, SqliteStoreConfig
@@ -372,3 +373,32 @@ async def test_a_file_with_a_row_per_block_in_recent_keeps_those_windows(
     await store.write(batch(snap("old.a", BASE + 20)))
     assert table_rows(config.path, "recent") == 1
     assert len(rows(await read_one(store, "old.a"))) == 3
+
+
+async def test_batches_keyed_by_one_growing_table_keep_their_paths_apart(
+    store: SqliteStore,
+) -> None:
+    """As the engine's batches are: keys into a table that gains paths between writes,
+    some of which the store already knows under its own ids."""
+    await store.write(batch(snap("g.known", BASE, total=1.0)))
+    table = PathTable(["g.a"])
+    await store.write(keyed_by(table, snap("g.a", BASE, total=2.0)))
+    await store.write(
+        keyed_by(table, snap("g.b", BASE, total=3.0), snap("g.known", BASE + 10, total=4.0))
+    )
+    await store.write(keyed_by(table, snap("g.a", BASE + 10, total=5.0)))
+    assert table.names == ["g.a", "g.b", "g.known"]
+    assert [w[2] for w in rows(await read_one(store, "g.a"))] == [2.0, 5.0]
+    assert [w[2] for w in rows(await read_one(store, "g.b"))] == [3.0]
+    assert [w[2] for w in rows(await read_one(store, "g.known"))] == [1.0, 4.0]
+
+
+def keyed_by(table: PathTable, *snapshots: Snapshot) -> SnapshotBatch:
+    """`snapshots` named by keys into `table`, which gains the paths it lacks."""
+    loose = batch(*snapshots)
+    for name in loose.table.names:
+        if name not in table.names:
+            table.names.append(name)
+    loose.keys = np.array([table.names.index(path) for path in loose.path_names()])
+    loose.table = table
+    return loose

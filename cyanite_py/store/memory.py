@@ -72,7 +72,7 @@ class MemoryStore:
                 stored[2] += total
                 stored[3] = min(stored[3], low)
                 stored[4] = max(stored[4], high)
-        self._paths.update(batch.paths.tolist())
+        self._paths.update(batch.path_names())
         self._paths.update(batch.new_paths)
         self._written.inc(len(batch))
 

@@ -32,7 +32,8 @@ write-ahead log into the file, so commits do not wait for that copy. Reads use t
 connections, which in WAL mode never wait for a write and see only committed batches.
 Path ids are assigned here, from a dict of path → id filled at start, so a batch of
 100,000 snapshots needs no lookups in SQLite; therefore one server process owns one
-database file.
+database file. Snapshots name their paths by the engine's keys, so the store keeps an
+array from those keys to its ids and looks a name up only the first time it sees it.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ import logging
 import math
 import sqlite3
 import time
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+import weakref
+from collections import ChainMap, defaultdict
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import groupby
@@ -55,7 +57,7 @@ import trio
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveInt
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import IntArray, ObjectArray, Resolution, Series, SnapshotBatch
+from cyanite_py.model import IntArray, PathTable, Resolution, Series, SnapshotBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
@@ -91,6 +93,8 @@ CREATE TABLE IF NOT EXISTS recent (
 """
 
 PAGE_SIZE = 16384
+
+NO_IDS: IntArray = np.empty(0, dtype=np.int64)
 
 APPEND = "INSERT INTO recent (seq, grp, data) VALUES ({seq:d}, ?, ?)"
 """Every row of a write has the write's number, so it is part of the statement's text."""
@@ -182,6 +186,9 @@ class SqliteStore:
             config.read_connections
         )
         self._ids: dict[str, int] = {}
+        self._table_ids: weakref.WeakKeyDictionary[PathTable, IntArray] = (
+            weakref.WeakKeyDictionary()
+        )
         self._next_id = 1
         self._resolutions: set[tuple[int, int]] = set()
         self._recent: list[int] = []
@@ -233,9 +240,12 @@ class SqliteStore:
             return
         async with self._write_lock:
             seq = self._next_seq
-            fresh, resolutions = await self._on_writer("write", self._write_sync, batch, seq)
+            fresh, resolutions, translated = await self._on_writer(
+                "write", self._write_sync, batch, seq
+            )
             self._ids.update(fresh)
             self._next_id += len(fresh)
+            self._table_ids[batch.table] = translated
             self._resolutions.update(resolutions)
             self._recent.append(seq)
             self._next_seq = seq + 1
@@ -395,10 +405,10 @@ class SqliteStore:
 
     def _write_sync(
         self, connection: sqlite3.Connection, batch: SnapshotBatch, seq: int
-    ) -> tuple[dict[str, int], set[tuple[int, int]]]:
+    ) -> tuple[dict[str, int], set[tuple[int, int]], IntArray]:
         """One transaction: new paths, new resolutions, then the snapshots appended to
         `recent` under `seq`."""
-        path_ids, fresh = self._path_ids(batch.paths, batch.new_paths)
+        translated, fresh = self._translate(batch)
         resolutions = _distinct_pairs(batch.precisions, batch.periods) - self._resolutions
         with _transaction(connection):
             connection.executemany(
@@ -408,24 +418,23 @@ class SqliteStore:
             connection.executemany(
                 "INSERT OR IGNORE INTO resolution (precision, period) VALUES (?, ?)", resolutions
             )
-            connection.executemany(APPEND.format(seq=seq), pack_groups(batch, path_ids))
-        return fresh, resolutions
+            rows = pack_groups(batch, translated[batch.keys])
+            connection.executemany(APPEND.format(seq=seq), rows)
+        return fresh, resolutions, translated
 
-    def _path_ids(
-        self, paths: ObjectArray, new_paths: list[str]
-    ) -> tuple[IntArray, dict[str, int]]:
-        """Each path's id, and ids for the paths not yet stored (numbered in name order)."""
-        ids = self._ids
-        unknown = set(new_paths).difference(ids)
-        if not unknown:
-            try:
-                return np.fromiter(map(ids.__getitem__, paths), np.int64, len(paths)), {}
-            except KeyError:
-                pass  # a path not announced in new_paths: find every such one
-        unknown.update(set(paths).difference(ids))
+    def _translate(self, batch: SnapshotBatch) -> tuple[IntArray, dict[str, int]]:
+        """The path id of each key of the batch's table, up to its last key, and ids for
+        the paths not yet stored (numbered in name order). Only keys added to the table
+        since its last write are looked up by name."""
+        known = self._table_ids.get(batch.table, NO_IDS)
+        added = batch.table.names[len(known) : int(batch.keys.max(initial=-1)) + 1]
+        unknown = set(batch.new_paths).union(added).difference(self._ids)
         fresh = {name: self._next_id + i for i, name in enumerate(sorted(unknown))}
-        lookup = ids | fresh
-        return np.fromiter(map(lookup.__getitem__, paths), np.int64, len(paths)), fresh
+        if added:
+            lookup: Mapping[str, int] = ChainMap(fresh, self._ids) if fresh else self._ids
+            ids = np.fromiter(map(lookup.__getitem__, added), np.int64, len(added))
+            known = np.concatenate([known, ids])
+        return known, fresh
 
     async def _on_writer(self, op: str, work: Callable[..., T], *args: Any) -> T:
         """Run `work(writer, *args)` on a thread; the caller holds the write lock."""
