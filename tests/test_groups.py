@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from cyanite_py.model import Snapshot, SnapshotBatch
 from cyanite_py.store.blocks import block_rows, unpack
-from cyanite_py.store.groups import GROUP_PATHS, Group, merged_records, pack_groups
+from cyanite_py.store.groups import GROUP_PATHS, Group, gathered, merged_records, pack_groups
 
 PATH_IDS = st.sampled_from([1, 2, GROUP_PATHS - 1, GROUP_PATHS, 5 * GROUP_PATHS + 3])
 WINDOWS = st.lists(
@@ -28,17 +28,20 @@ def batch_of(windows: list[tuple[int, int, int, float]]) -> tuple[SnapshotBatch,
     return SnapshotBatch.of(snapshots), [path_id for path_id, *_ in windows]
 
 
-def test_a_group_holds_its_paths_records_in_time_order() -> None:
-    batch, ids = batch_of([(1, 10, 3, 3.0), (2, 10, 1, 2.0), (1, 10, 1, 1.0), (1, 60, 2, 4.0)])
-    rows = pack_groups(batch, ids)
-    assert [group for group, _ in rows] == [0]
-    group = Group.decode(rows[0][1])
-    assert group.entries["path_id"].tolist() == [1, 1, 2]
-    found = dict(group.pieces(np.array([1]), 10))
+def test_a_read_gathers_each_paths_records_from_several_writes_in_time_order() -> None:
+    first, first_ids = batch_of([(1, 10, 3, 3.0), (2, 10, 1, 2.0), (1, 10, 1, 1.0)])
+    second, second_ids = batch_of([(1, 60, 2, 4.0), (1, 10, 2, 5.0), (1, 10, 3, 6.0)])
+    blobs = [
+        blob
+        for batch, ids in ((first, first_ids), (second, second_ids))
+        for _, blob in pack_groups(batch, ids)
+    ]
+    assert len(blobs) == 2
+    found = gathered(blobs, np.array([1]), 10)
     assert found.keys() == {1}
-    assert found[1]["time"].tolist() == [10, 30]
-    assert found[1]["sum"].tolist() == [1.0, 3.0]
-    assert dict(group.pieces(np.array([2]), 60)) == {}
+    assert found[1]["time"].tolist() == [10, 20, 30, 30]
+    assert found[1]["sum"].tolist() == [1.0, 5.0, 3.0, 6.0]
+    assert gathered(blobs, np.array([2]), 60) == {}
 
 
 @settings(max_examples=60, deadline=None)

@@ -12,7 +12,7 @@ after entry.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,13 +89,33 @@ class Group:
         np.cumsum(entries["records"], out=offsets[1:])
         return cls(entries, records, offsets)
 
-    def pieces(self, path_ids: IntArray, precision: int) -> Iterator[tuple[int, np.ndarray]]:
-        """`(path id, records)` of each of `path_ids` at `precision`."""
+    def take(self, path_ids: IntArray, precision: int) -> tuple[IntArray, np.ndarray]:
+        """The records of `path_ids` (sorted) at `precision`, and each record's path id."""
         entries = self.entries
-        wanted = (entries["precision"] == precision) & np.isin(entries["path_id"], path_ids)
-        for index in np.flatnonzero(wanted).tolist():
-            start, end = self.offsets[index], self.offsets[index + 1]
-            yield int(entries["path_id"][index]), self.records[start:end]
+        ids = entries["path_id"]
+        found = np.searchsorted(path_ids, ids).clip(max=len(path_ids) - 1)
+        hits = (path_ids[found] == ids) & (entries["precision"] == precision)
+        counts = entries["records"][hits]
+        firsts = self.offsets[:-1][hits]
+        rows = np.arange(int(counts.sum())) + np.repeat(
+            firsts - (np.cumsum(counts) - counts), counts
+        )
+        return np.repeat(ids[hits], counts), self.records[rows]
+
+
+def gathered(blobs: Iterable[bytes], path_ids: IntArray, precision: int) -> dict[int, np.ndarray]:
+    """Each of `path_ids`' (sorted) records at `precision` in the groups `blobs`, by path id,
+    in time order, where records of one time keep the order of `blobs`: a read takes each
+    path's windows from many writes without a Python object per write."""
+    taken = [Group.decode(blob).take(path_ids, precision) for blob in blobs]
+    ids = np.concatenate([ids for ids, _ in taken]) if taken else np.empty(0, np.int64)
+    if not len(ids):
+        return {}
+    records = np.concatenate([records for _, records in taken])
+    order = np.lexsort((records["time"], ids))
+    ids, records = ids[order], records[order]
+    heads = np.flatnonzero(np.append(True, ids[1:] != ids[:-1]))
+    return dict(zip(ids[heads].tolist(), np.split(records, heads[1:]), strict=True))
 
 
 def merged_records(groups: Sequence[Group]) -> tuple[IntArray, IntArray, IntArray, np.ndarray]:

@@ -43,7 +43,7 @@ import math
 import sqlite3
 import time
 import weakref
-from collections import ChainMap, defaultdict
+from collections import ChainMap
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,14 +62,10 @@ from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.blocks import BLOCK_WINDOWS, block_rows, block_start, unpack
-from cyanite_py.store.groups import GROUP_PATHS, Group, merged_records, pack_groups
+from cyanite_py.store.groups import GROUP_PATHS, Group, gathered, merged_records, pack_groups
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-Piece = tuple[int, int, bytes | memoryview]
-"""`(block start, write sequence number, records)`: a compacted block has number 0, and a
-path's records in one write start in the block they name."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS path (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
@@ -500,7 +496,7 @@ class _Read:
 
     def run(self, connection: sqlite3.Connection, names: dict[int, str]) -> dict[str, Series]:
         """Unpack each path's blocks as soon as the scan has passed them and keep only its
-        series, so one chunk of paths' pieces in `recent` and one path's blocks at most
+        series, so one chunk of paths' windows in `recent` and one path's blocks at most
         are held at a time. One transaction makes every chunk see the same batches."""
         found: dict[str, Series] = {}
         ids = list(names)
@@ -508,54 +504,44 @@ class _Read:
         try:
             for first in range(0, len(ids), MAX_PARAMETERS):
                 chunk = ids[first : first + MAX_PARAMETERS]
-                pieces = self._recent_pieces(connection, chunk)
+                recent = self._recent(connection, chunk)
                 for path_id, group in groupby(self._blocks(connection, chunk), itemgetter(0)):
-                    blocks = [(start, 0, data) for _, start, data in group]
+                    blocks = [data for _, data in group]
                     found[names[path_id]] = self._series(
-                        names[path_id], blocks, pieces.pop(path_id, [])
+                        names[path_id], blocks, recent.pop(path_id, None)
                     )
-                for path_id, only_recent in pieces.items():
-                    found[names[path_id]] = self._series(names[path_id], [], only_recent)
+                for path_id, records in recent.items():
+                    found[names[path_id]] = self._series(names[path_id], [], records)
         finally:
             connection.execute("COMMIT")
         return found
 
     def _blocks(self, connection: sqlite3.Connection, chunk: list[int]) -> sqlite3.Cursor:
-        """`(path_id, start, data)` of the chunk's blocks in range, in key order."""
+        """`(path_id, data)` of the chunk's blocks in range, in key order."""
         return connection.execute(
-            f"SELECT path_id, start, data FROM block WHERE path_id IN ({_marks(chunk)})"
+            f"SELECT path_id, data FROM block WHERE path_id IN ({_marks(chunk)})"
             " AND precision = ? AND start >= ? AND start < ? ORDER BY path_id, start",
-            (*chunk, *self._span()),
+            (*chunk, self.precision, block_start(self.kept_from, self.precision), self.end),
         )
 
-    def _recent_pieces(
-        self, connection: sqlite3.Connection, chunk: list[int]
-    ) -> dict[int, list[Piece]]:
-        """`(start, seq, records)` of the chunk's paths in each write `recent` holds, by
-        path id: one seek per write and group of paths."""
-        wanted = np.array(chunk, dtype=np.int64)
+    def _recent(self, connection: sqlite3.Connection, chunk: list[int]) -> dict[int, np.ndarray]:
+        """The chunk's records in the writes `recent` holds, by path id, in time order:
+        one seek per write and group of paths."""
         groups = sorted({path_id // GROUP_PATHS for path_id in chunk})
-        pieces: dict[int, list[Piece]] = defaultdict(list)
         rows = connection.execute(
-            f"SELECT seq, data FROM recent WHERE seq IN ({_marks(self.recent)})"
-            f" AND grp IN ({_marks(groups)})",
+            f"SELECT data FROM recent WHERE seq IN ({_marks(self.recent)})"
+            f" AND grp IN ({_marks(groups)}) ORDER BY seq, grp",
             (*self.recent, *groups),
         )
-        for seq, data in rows:
-            for path_id, records in Group.decode(data).pieces(wanted, self.precision):
-                start = block_start(int(records["time"][0]), self.precision)
-                pieces[path_id].append((start, seq, records.view(np.uint8).data))
-        return pieces
+        wanted = np.unique(np.array(chunk, dtype=np.int64))
+        return gathered((data for (data,) in rows), wanted, self.precision)
 
-    def _span(self) -> tuple[int, int, int]:
-        return self.precision, block_start(self.kept_from, self.precision), self.end
-
-    def _series(self, path: str, blocks: list[Piece], pieces: list[Piece]) -> Series:
-        """The path's series from its blocks and its pieces of blocks, put in time order
-        (a block's pieces follow it in write order), so they unpack without a sort."""
-        if pieces:
-            blocks = sorted(blocks + pieces, key=itemgetter(0, 1))
-        windows = unpack([data for _, _, data in blocks], self.kept_from, self.end)
+    def _series(self, path: str, blocks: list[bytes], recent: np.ndarray | None) -> Series:
+        """The path's series from its blocks, in time order, then its windows from recent
+        writes, which are usually later still, so they unpack without a sort."""
+        if recent is not None:
+            blocks = [*blocks, recent.tobytes()]
+        windows = unpack(blocks, self.kept_from, self.end)
         return windows.series(path, self.start, self.end, self.precision, self.aggregate)
 
 
