@@ -17,7 +17,6 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 KeyArray = npt.NDArray[np.uint32]
-ObjectArray = npt.NDArray[np.object_]
 
 UNIT_SECONDS = {
     "s": 1,
