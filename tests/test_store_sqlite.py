@@ -128,15 +128,15 @@ async def test_windows_past_their_period_are_hidden_then_their_blocks_removed(
         )
     )
     clock.now = now
-    assert (await read_one(store, "x", start=0)).times.tolist() == [old]
-    assert (await read_one(store, "x", COARSE, start=0)).times.tolist() == [old]
-    assert (await read_one(store, "y", start=0)).times.tolist() == [old + 20]
+    assert (await read_one(store, "x", start=old - span)).times.tolist() == [old]
+    assert (await read_one(store, "x", COARSE, start=old - span)).times.tolist() == [old]
+    assert (await read_one(store, "y", start=old - span)).times.tolist() == [old + 20]
     assert await store.expire() == 0
 
     clock.now = now + span + 20
     assert await store.expire() >= 2
-    assert len(await read_one(store, "x", start=0)) == 0
-    assert (await read_one(store, "x", COARSE, start=0)).times.tolist() == [old]
+    assert len(await read_one(store, "x", start=old - span)) == 0
+    assert (await read_one(store, "x", COARSE, start=old - span)).times.tolist() == [old]
     assert registry.value("store_blocks_expired", store="sqlite") >= 2
     database = sqlite3.connect(config_at(tmp_path).path)
     assert database.execute("SELECT count(*) FROM block WHERE precision = 10").fetchone() == (0,)
