@@ -18,9 +18,18 @@ class Store(Protocol):
     """Keeps snapshots per (path, resolution, window start) and the set of known paths.
 
     `run` opens connections and serves until cancelled. `write` persists a whole batch
-    (snapshots and new paths) or raises `StoreUnavailable`; writing the same window
-    again merges or replaces it, never duplicates it. Snapshots expire after their
+    (snapshots and new paths) or raises `StoreUnavailable`. Snapshots expire after their
     resolution's period.
+
+    A snapshot may be only part of its window, and the same window is written many
+    times: the engine writes the points of each open window every
+    `engine.checkpoint_interval` as a partial snapshot and starts it again from zero, a
+    late point becomes a partial snapshot of its own, and replays, restarts and several
+    servers write the same windows again. So writing a window MERGES it into what is
+    stored (counts and sums added, minima and maxima combined), in any order, and a read
+    returns the merge. A coarse window can receive up to `precision / checkpoint_interval`
+    parts, so a store folds a window's parts together (when it compacts, or when a row
+    outgrows its capacity) rather than keeping each part for the whole period.
     """
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
