@@ -19,6 +19,10 @@ from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
 
 log = logging.getLogger("cyanite_py")
 
+EXIT_UNWRITTEN = 3
+"""`serve` stopped without writing everything it had received (the store did not take it
+within `writer.shutdown_timeout`), so a supervisor can tell it from a clean stop."""
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
@@ -62,17 +66,19 @@ def _serve(args: argparse.Namespace) -> int:
     # Modules, classes and configuration live as long as the process: leave them out of
     # every full collection, and out of the one at exit, which otherwise walks them all.
     gc.freeze()
-    trio.run(_serve_until_signalled, config)
-    return 0
+    unwritten: int = trio.run(_serve_until_signalled, config)
+    return EXIT_UNWRITTEN if unwritten else 0
 
 
-async def _serve_until_signalled(config: Config) -> None:
+async def _serve_until_signalled(config: Config) -> int:
+    """Serve until SIGTERM or SIGINT; return how many snapshots the stop left unwritten."""
     server = Server(config)
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, signals, server)
             await server.run()
             nursery.cancel_scope.cancel()
+    return server.unwritten
 
 
 async def _stop_on_signal(signals: AsyncIterator[int], server: Server) -> None:

@@ -16,7 +16,7 @@ import yaml
 from pydantic import Field, TypeAdapter, ValidationError
 
 from cyanite_py.api.app import ApiConfig
-from cyanite_py.engine import DriftConfig, EngineConfig
+from cyanite_py.engine.rules import DriftConfig, EngineConfig
 from cyanite_py.index.elasticsearch_config import ElasticsearchIndexConfig
 from cyanite_py.index.memory import MemoryIndexConfig
 from cyanite_py.inputs.carbon import CarbonInputConfig

@@ -128,6 +128,9 @@ class KeyedPoints:
 EngineBatch = PointBatch | KeyedPoints
 """What inputs hand the engine."""
 
+OpenWindow = tuple[int, int, float, float, float]
+"""`(start, count, sum, min, max)` of a window still open in the engine."""
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:

@@ -16,13 +16,10 @@ import trio
 
 from cyanite_py.index.base import Index, Node
 from cyanite_py.index.glob import has_wildcard
-from cyanite_py.model import FloatArray, Resolution, Series, Windows
+from cyanite_py.model import FloatArray, OpenWindow, Resolution, Series, Windows
 from cyanite_py.store.base import Store, StoreUnavailable
 
 NO_WINDOWS = Windows.empty()
-
-OpenWindow = tuple[int, int, float, float, float]
-"""`(start, count, sum, min, max)` of a window still open in the engine."""
 
 
 class LiveView(Protocol):

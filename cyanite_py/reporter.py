@@ -15,7 +15,7 @@ from collections.abc import Callable
 import trio
 
 from cyanite_py.counters import Labels, Registry
-from cyanite_py.model import PointBatch
+from cyanite_py.model import EngineBatch, PointBatch
 from cyanite_py.settings import Duration, settings
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
@@ -60,30 +60,33 @@ class Reporter:
         self,
         config: ReporterConfig,
         registry: Registry,
-        ingest: Callable[[PointBatch], None],
+        send: trio.MemorySendChannel[EngineBatch],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self._registry = registry
-        self._ingest = ingest
+        self._send = send
         self._clock = clock
         host = socket.gethostname().split(".")[0]
         self.prefix = config.prefix.replace("{host}", _UNSAFE.sub("_", host))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        task_status.started()
-        if not self.config.enabled:
-            return
-        while True:
-            await trio.sleep(self.config.interval)
-            self.report()
+        """Send the registry to the engine every interval, through the queue every input
+        uses, until cancelled."""
+        async with self._send:
+            task_status.started()
+            if not self.config.enabled:
+                return
+            while True:
+                await trio.sleep(self.config.interval)
+                await self._send.send(self.report())
 
-    def report(self) -> None:
-        """Write one point per counter and gauge, stamped now."""
+    def report(self) -> PointBatch:
+        """One point per counter and gauge, stamped now."""
         now = int(self._clock())
         batch = PointBatch()
         for name, _, labels, value, _ in self._registry.samples():
             batch.paths.append(graphite_name(self.prefix, name, labels))
             batch.values.append(float(value))
             batch.times.append(now)
-        self._ingest(batch)
+        return batch

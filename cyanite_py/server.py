@@ -3,7 +3,9 @@
 Start order is store → index (rebuilt from the store) → writer → engine → inputs → HTTP →
 reporter. Stopping reverses it: inputs and HTTP stop first, the engine sees its queue
 close and flushes every open window, the writer drains to the store, and only then are
-the store and index closed, all within the writer's shutdown timeout.
+the store and index closed, all within the writer's shutdown timeout. A stop that could
+not write everything in that time logs how many snapshots it leaves and says so in
+`unwritten`, so the command exits non-zero.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from cyanite_py.store.writer import StoreWriter
 log = logging.getLogger(__name__)
 
 ENGINE_QUEUE_BATCHES = 256
+
+DRAIN_PROGRESS_SECONDS = 5.0
+"""How often a stop that is still writing says how much is left."""
 
 
 class Input(Protocol):
@@ -108,16 +113,18 @@ class Server:
             self.index.add,
             self.registry,
         )
-        self._senders = [send.clone() for _ in config.input]
+        self._senders = [send.clone() for _ in range(len(config.input) + 1)]
         send.close()
         self.inputs = [
             build_input(input_config, sender, self.registry)
-            for input_config, sender in zip(config.input, self._senders, strict=True)
+            for input_config, sender in zip(config.input, self._senders, strict=False)
         ]
         self.reader = Reader(self.store, self.index, self.engine)
         self.api = ApiServer(config.api, build_app(self.reader, self.registry, config.api))
-        self.reporter = Reporter(config.reporter, self.registry, self.engine.ingest)
+        self.reporter = Reporter(config.reporter, self.registry, self._senders[-1])
         self._stop = trio.Event()
+        self.unwritten = 0
+        """Snapshots a stop could not write within `writer.shutdown_timeout`."""
 
     def stop(self) -> None:
         """Stop reading, flush every open window, then return from `run`."""
@@ -135,7 +142,16 @@ class Server:
             finally:
                 await self._drain(engine_done)
                 core.cancel_scope.cancel()
-        log.info("stopped")
+        self.unwritten = self.writer.unwritten() + self.engine.unwritten()
+        if self.unwritten:
+            log.error(
+                "stopped with %d snapshots not written: the store did not take them within"
+                " writer.shutdown_timeout (%ds)",
+                self.unwritten,
+                self.config.writer.shutdown_timeout,
+            )
+        else:
+            log.info("stopped")
 
     async def _serve_front(self, task_status: trio.TaskStatus[Bound]) -> None:
         async with trio.open_nursery() as front:
@@ -164,12 +180,19 @@ class Server:
         """After the inputs stop: let the engine flush, then write everything out."""
         for sender in self._senders:
             sender.close()
-        with trio.move_on_after(self.config.writer.shutdown_timeout, shield=True) as scope:
-            await engine_done.wait()
-            await self.writer.drain()
-            await self.index.flush()
-        if scope.cancelled_caught:
-            log.error(
-                "shutdown timed out after %ds with data not yet written",
-                self.config.writer.shutdown_timeout,
+        with trio.move_on_after(self.config.writer.shutdown_timeout, shield=True):
+            async with trio.open_nursery() as progress:
+                progress.start_soon(self._log_drain_progress)
+                await engine_done.wait()
+                await self.writer.drain()
+                await self.index.flush()
+                progress.cancel_scope.cancel()
+
+    async def _log_drain_progress(self) -> None:
+        while True:
+            await trio.sleep(DRAIN_PROGRESS_SECONDS)
+            log.info(
+                "stopping: %d snapshots still to write (%d windows still to flush)",
+                self.writer.unwritten(),
+                self.engine.unwritten(),
             )

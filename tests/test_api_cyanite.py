@@ -47,7 +47,7 @@ class World:
 
     async def ingest(self, *points: tuple[str, float, int]) -> None:
         paths, values, times = zip(*points, strict=True)
-        self.engine.ingest(PointBatch(list(paths), list(values), list(times)))
+        self.pending.append(self.engine.ingest(PointBatch(list(paths), list(values), list(times))))
         for batch in self.pending:
             await self.store.write(batch)
         self.pending.clear()

@@ -1,7 +1,9 @@
-"""The engine: rules, aligned windows, flushing by clock and by later points, late points."""
+"""The engine: rules, aligned windows, flushing by clock and by later points, checkpoints,
+late points merged."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 import numpy as np
@@ -12,47 +14,84 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cyanite_py.counters import Registry
-from cyanite_py.engine import DriftConfig, Engine, EngineConfig, grown_capacity
+from cyanite_py.engine import DriftConfig, Engine, EngineConfig
+from cyanite_py.engine.columns import grown_capacity
 from cyanite_py.model import KeyedPoints, PathTable, PointBatch, Resolution, Snapshot, SnapshotBatch
 
 NOW = 1_700_000_000 - 1_700_000_000 % 3600
 
 
 class Harness:
-    """An engine with a settable clock, collecting what it emits."""
+    """An engine with a settable clock, collecting what it hands on."""
 
-    def __init__(self, rules: dict[str, list[str]] | None = None, grace: int = 10) -> None:
+    def __init__(
+        self, rules: dict[str, list[str]] | None = None, grace: int = 10, checkpoint: int = 5
+    ) -> None:
         self.now = NOW
         self.batches: list[SnapshotBatch] = []
         self.indexed: list[str] = []
         self.registry = Registry()
         self.send, receive = trio.open_memory_channel[PointBatch](16)
-        config = EngineConfig(rules=rules) if rules else EngineConfig()
+        config = EngineConfig(
+            rules=rules or {"default": ["10s:1d", "5m:30d"]},  # type: ignore[arg-type]
+            checkpoint_interval=checkpoint,
+        )
         self.engine = Engine(
             config,
             DriftConfig(grace=grace, max_future=600),
             receive,
-            self.batches.append,
+            self.emitted,
             self.indexed.extend,
             self.registry,
             clock=lambda: self.now,
         )
 
+    async def emitted(self, batch: SnapshotBatch) -> None:
+        self.batches.append(batch)
+
     def ingest(self, *points: tuple[str, float, int]) -> None:
         paths, values, times = zip(*points, strict=True) if points else ((), (), ())
-        self.engine.ingest(PointBatch(list(paths), list(values), list(times)))
+        self.take(self.engine.ingest(PointBatch(list(paths), list(values), list(times))))
+
+    def take(self, batch: SnapshotBatch) -> None:
+        self.batches.append(batch)
+
+    def flush_all(self) -> None:
+        self.take(self.engine.flush_all())
+
+    def flush_due(self) -> None:
+        self.take(self.engine.flush_due())
+
+    def checkpoint(self) -> None:
+        self.take(self.engine.checkpoint())
 
     def snapshots(self) -> list[Snapshot]:
         return [row for batch in self.batches for row in batch.rows()]
+
+    def merged(self) -> dict[tuple[str, int, int], tuple[int, float, float, float]]:
+        """What a store holds once it merged every part."""
+        return merge_parts(self.snapshots())
 
     def new_paths(self) -> list[str]:
         return [path for batch in self.batches for path in batch.new_paths]
 
 
+def merge_parts(
+    parts: list[Snapshot],
+) -> dict[tuple[str, int, int], tuple[int, float, float, float]]:
+    """(path, precision, time) → (count, sum, min, max) of every part of each window."""
+    merged: dict[tuple[str, int, int], tuple[int, float, float, float]] = {}
+    for s in parts:
+        key = (s.path, s.precision, s.time)
+        count, total, low, high = merged.get(key, (0, 0.0, math.inf, -math.inf))
+        merged[key] = (count + s.count, total + s.sum, min(low, s.min), max(high, s.max))
+    return merged
+
+
 def test_a_point_lands_in_one_aligned_window_per_resolution() -> None:
     h = Harness({"default": ["10s:1h", "1m:1d"]})
     h.ingest(("a", 1, NOW - 95), ("a", 3, NOW - 93), ("a", 8, NOW - 61))
-    h.engine.flush_all()
+    h.flush_all()
     by_precision = {(s.precision, s.time): s for s in h.snapshots()}
     assert by_precision[(10, NOW - 100)] == Snapshot("a", 10, 3600, NOW - 100, 2, 4.0, 1.0, 3.0)
     assert by_precision[(10, NOW - 70)].count == 1
@@ -72,7 +111,7 @@ def test_paths_of_different_rules_first_seen_together_get_their_own_resolutions(
     h = Harness({"one": ["5s:1h"], "three": ["10s:1h", "1m:1d", "5m:7d"], "default": ["1m:1d"]})
     names = ["x.three", "x.one", "x.other", "y.three", "y.one"]
     h.ingest(*[(name, float(i), NOW - 30) for i, name in enumerate(names)])
-    h.engine.flush_all()
+    h.flush_all()
     resolutions: dict[str, set[tuple[int, float]]] = {}
     for snap in h.snapshots():
         resolutions.setdefault(snap.path, set()).add((snap.precision, snap.sum))
@@ -103,10 +142,10 @@ def test_the_wall_clock_closes_a_window_after_its_end_plus_grace() -> None:
     h = Harness({"default": ["10s:1h"]}, grace=5)
     h.ingest(("a", 1, NOW))
     h.now = NOW + 14
-    h.engine.flush_due()
+    h.flush_due()
     assert h.snapshots() == []
     h.now = NOW + 15
-    h.engine.flush_due()
+    h.flush_due()
     assert [s.time for s in h.snapshots()] == [NOW]
     assert h.engine.open_window("a", Resolution(10, 3600)) is None
 
@@ -118,29 +157,68 @@ def test_a_later_window_closes_the_earlier_so_replay_is_bounded() -> None:
     snapshots = h.snapshots()
     assert len(snapshots) == 99
     assert all(s.count == 5 for s in snapshots)
-    assert h.engine.open_window("a", Resolution(10, 86400)) == (
-        start + 990,
-        5,
-        4970.0,
-        990.0,
-        998.0,
-    )
+    assert h.engine.unwritten() == 1
+    h.flush_all()
+    assert h.snapshots()[-1] == Snapshot("a", 10, 86400, start + 990, 5, 4970.0, 990.0, 998.0)
 
 
-def test_late_points_are_counted_and_never_overwrite_a_closed_window() -> None:
+def test_late_and_out_of_order_points_are_handed_on_to_be_merged() -> None:
     h = Harness({"default": ["10s:1h"]})
-    h.ingest(("a", 1, NOW), ("a", 2, NOW + 10))
-    h.ingest(("a", 100, NOW + 3))
-    h.engine.flush_all()
-    h.ingest(("a", 7, NOW + 12))
-    assert [(s.time, s.count, s.sum) for s in h.snapshots()] == [(NOW, 1, 1.0), (NOW + 10, 1, 2.0)]
-    assert h.registry.value("engine_points_late") == 2
+    h.ingest(("a", 1, NOW - 100), ("a", 2, NOW - 80))
+    h.ingest(("a", 3, NOW - 70))
+    h.ingest(("a", 4, NOW - 90), ("a", 5, NOW - 98))
+    h.flush_all()
+    h.ingest(("a", 6, NOW - 72))
+    h.flush_all()
+    assert h.merged() == {
+        ("a", 10, NOW - 100): (2, 6.0, 1.0, 5.0),
+        ("a", 10, NOW - 90): (1, 4.0, 4.0, 4.0),
+        ("a", 10, NOW - 80): (2, 8.0, 2.0, 6.0),
+        ("a", 10, NOW - 70): (1, 3.0, 3.0, 3.0),
+    }
+    assert h.registry.value("engine_points_late") == 3
+
+
+def test_a_window_closed_by_the_clock_takes_its_remaining_points_as_a_part() -> None:
+    h = Harness({"default": ["1m:1d"]}, grace=0)
+    h.now = NOW + 3600
+    h.ingest(("a", 1, NOW), ("a", 2, NOW + 20))
+    h.flush_due()
+    h.ingest(("a", 3, NOW + 40), ("a", 4, NOW + 59))
+    h.flush_due()
+    assert [s.count for s in h.snapshots()] == [2, 2]
+    assert h.merged() == {("a", 60, NOW): (4, 10.0, 1.0, 4.0)}
+    assert h.registry.value("engine_points_late") == 0
+
+
+def test_a_checkpoint_hands_on_what_is_not_yet_written_and_keeps_the_window_open() -> None:
+    h = Harness({"default": ["10s:1h", "5m:1d"]})
+    fine, coarse = Resolution(10, 3600), Resolution(300, 86400)
+    h.ingest(("a", 4, NOW + 1), ("a", 2, NOW + 2))
+    h.checkpoint()
+    parts = sorted((s.precision, s.count, s.sum) for s in h.snapshots())
+    assert parts == [(10, 2, 6.0), (300, 2, 6.0)]
+    h.checkpoint()
+    assert len(h.snapshots()) == 2, "nothing new, nothing handed on"
+    h.ingest(("a", 9, NOW + 3))
+    assert h.engine.open_window("a", fine) == (NOW, 3, 15.0, 2.0, 9.0)
+    assert h.engine.unwritten() == 2
+    h.checkpoint()
+    h.ingest(("a", 1, NOW + 200))
+    h.flush_all()
+    assert h.merged() == {
+        ("a", 10, NOW): (3, 15.0, 2.0, 9.0),
+        ("a", 10, NOW + 200): (1, 1.0, 1.0, 1.0),
+        ("a", 300, NOW): (4, 16.0, 1.0, 9.0),
+    }
+    assert h.engine.open_window("a", coarse) is None
+    assert h.engine.unwritten() == 0
 
 
 def test_points_too_far_ahead_are_counted_and_dropped() -> None:
     h = Harness({"default": ["10s:1h"]})
     h.ingest(("a", 1, NOW + 601), ("a", 2, NOW + 600))
-    h.engine.flush_all()
+    h.flush_all()
     assert [s.sum for s in h.snapshots()] == [2.0]
     assert h.registry.value("engine_points_future") == 1
 
@@ -148,7 +226,7 @@ def test_points_too_far_ahead_are_counted_and_dropped() -> None:
 def test_points_older_than_a_resolutions_period_are_not_kept_there() -> None:
     h = Harness({"default": ["10s:1h", "1m:1d"]})
     h.ingest(("a", 1, NOW - 7200))
-    h.engine.flush_all()
+    h.flush_all()
     assert [s.precision for s in h.snapshots()] == [60]
     assert h.registry.value("engine_points_expired") == 1
 
@@ -214,7 +292,7 @@ def test_column_wise_aggregation_matches_the_obvious_one(
     size = max(1, len(points) // batches)
     for i in range(0, len(points), size):
         h.ingest(*[(f"s{p}", v, t) for p, v, t in points[i : i + size]])
-    h.engine.flush_all()
+    h.flush_all()
     for precision in (10, 60):
         expected = reference(points, precision)
         got = {(int(s.path[1:]), s.time): s for s in h.snapshots() if s.precision == precision}
@@ -241,10 +319,14 @@ def test_keyed_points_join_the_windows_of_the_same_paths() -> None:
     table = PathTable()
     table.names.extend(["a", "b"])
     h.ingest(("a", 1, NOW))
-    h.engine.ingest(keyed(table, (0, 2, NOW + 1), (1, 5, NOW + 2)), PointBatch(["b"], [7], [NOW]))
+    h.take(
+        h.engine.ingest(
+            keyed(table, (0, 2, NOW + 1), (1, 5, NOW + 2)), PointBatch(["b"], [7], [NOW])
+        )
+    )
     table.names.append("c")
-    h.engine.ingest(keyed(table, (2, 4, NOW + 3), (0, 3, NOW + 4)))
-    h.engine.flush_all()
+    h.take(h.engine.ingest(keyed(table, (2, 4, NOW + 3), (0, 3, NOW + 4))))
+    h.flush_all()
     fine = {s.path: (s.count, s.sum, s.min, s.max) for s in h.snapshots() if s.precision == 10}
     assert fine == {"a": (3, 6.0, 1.0, 3.0), "b": (2, 12.0, 5.0, 7.0), "c": (1, 4.0, 4.0, 4.0)}
     assert h.new_paths() == ["a", "b", "c"]
@@ -256,9 +338,19 @@ def test_two_tables_number_the_same_path_alike() -> None:
     first, second = PathTable(), PathTable()
     first.names.extend(["x", "y"])
     second.names.extend(["y", "x"])
-    h.engine.ingest(keyed(first, (0, 1, NOW), (1, 10, NOW)), keyed(second, (0, 20, NOW)))
-    h.engine.ingest(keyed(second, (1, 2, NOW + 1)))
-    h.engine.flush_all()
+    h.take(h.engine.ingest(keyed(first, (0, 1, NOW), (1, 10, NOW)), keyed(second, (0, 20, NOW))))
+    h.take(h.engine.ingest(keyed(second, (1, 2, NOW + 1))))
+    h.flush_all()
     fine = {s.path: (s.count, s.sum) for s in h.snapshots() if s.precision == 10}
     assert fine == {"x": (2, 3.0), "y": (2, 30.0)}
     assert sorted(h.new_paths()) == ["x", "y"]
+
+
+def test_a_reopened_window_is_not_shown_as_the_whole_window() -> None:
+    h = Harness({"default": ["1m:1d"]}, grace=0)
+    h.now = NOW + 3600
+    h.ingest(("a", 1, NOW))
+    assert h.engine.open_window("a", Resolution(60, 86400)) == (NOW, 1, 1.0, 1.0, 1.0)
+    h.flush_due()
+    h.ingest(("a", 3, NOW + 40))
+    assert h.engine.open_window("a", Resolution(60, 86400)) is None

@@ -84,8 +84,8 @@ async def test_writes_what_is_submitted(autojump_clock: trio.testing.MockClock) 
     writer = StoreWriter(StoreWriterConfig(), store, registry)
     async with trio.open_nursery() as nursery:
         await nursery.start(writer.run)
-        writer.submit(make_batch("w.one", 3, new=True))
-        writer.submit(make_batch("w.two", 4))
+        await writer.submit(make_batch("w.one", 3, new=True))
+        await writer.submit(make_batch("w.two", 4))
         await trio.sleep(1)
         nursery.cancel_scope.cancel()
     assert await stored_count(store, "w.one") == 3
@@ -104,7 +104,7 @@ async def test_retries_deliver_everything(autojump_clock: trio.testing.MockClock
     async with trio.open_nursery() as nursery:
         await nursery.start(writer.run)
         start = trio.current_time()
-        writer.submit(make_batch("r", 10, new=True))
+        await writer.submit(make_batch("r", 10, new=True))
         await trio.sleep(60)
         nursery.cancel_scope.cancel()
     gaps = [round(b - a, 6) for a, b in zip(store.attempts, store.attempts[1:], strict=False)]
@@ -115,48 +115,65 @@ async def test_retries_deliver_everything(autojump_clock: trio.testing.MockClock
     assert registry.value("store_write_retries") == 5
     assert registry.value("store_write_errors", error="StoreUnavailable") == 5
     assert registry.value("snapshots_written") == 10
-    assert registry.total("snapshots_dropped") == 0
+    assert writer.unwritten() == 0
 
 
 async def test_any_store_error_is_retried(autojump_clock: trio.testing.MockClock) -> None:
     store = FailingStore(failures=2, error=OSError("disk full"))
     registry = Registry()
     writer = StoreWriter(StoreWriterConfig(), store, registry)
-    writer.submit(make_batch("os", 2))
+    await writer.submit(make_batch("os", 2))
     await writer.drain()
     assert await stored_count(store, "os") == 2
     assert registry.value("store_write_errors", error="OSError") == 2
 
 
-async def test_overflow_is_dropped_and_counted(autojump_clock: trio.testing.MockClock) -> None:
+async def test_a_full_buffer_makes_submit_wait_and_loses_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     store = FailingStore(failures=1_000_000)
     registry = Registry()
     writer = StoreWriter(StoreWriterConfig(max_buffered=25, max_batch=10), store, registry)
+    submitted: list[str] = []
+
+    async def submit_all() -> None:
+        for name in ("o.one", "o.two", "o.three", "o.four"):
+            await writer.submit(make_batch(name, 10, new=name in ("o.three", "o.four")))
+            submitted.append(name)
+
     async with trio.open_nursery() as nursery:
         await nursery.start(writer.run)
-        writer.submit(make_batch("o.one", 10))
-        writer.submit(make_batch("o.two", 10))
-        writer.submit(make_batch("o.three", 10, new=True))
-        writer.submit(make_batch("o.four", 10, new=True))
+        nursery.start_soon(submit_all)
         await trio.sleep(5)
-        assert writer.buffered == 25
-        assert registry.value("snapshots_dropped", reason="buffer_full") == 15
-        assert (
-            dict(((name, labels), value) for name, _, labels, value, _ in registry.samples())[
-                ("store_buffer_snapshots", ())
-            ]
-            == 25
-        )
+        assert submitted == ["o.one", "o.two", "o.three"], "the fourth waits for room"
+        assert (writer.buffered, writer.unwritten()) == (30, 40)
+        assert registry.value("store_buffer_full_waits") == 1
+        gauges = {name: value for name, _, _, value, _ in registry.samples()}
+        assert gauges["store_buffer_snapshots"] == 30
+        assert gauges["store_buffer_waiting_snapshots"] == 10
         store.failures = 0
         await trio.sleep(60)
         nursery.cancel_scope.cancel()
-    assert await stored_count(store, "o.one") == 10
-    assert await stored_count(store, "o.two") == 10
-    assert await stored_count(store, "o.three") == 5
-    assert await stored_count(store, "o.four") == 0
+    assert submitted == ["o.one", "o.two", "o.three", "o.four"]
+    for name in submitted:
+        assert await stored_count(store, name) == 10
     assert await store.load_paths() == ["o.four", "o.one", "o.three", "o.two"]
-    assert registry.value("snapshots_written") == 25
-    assert writer.buffered == 0
+    assert registry.value("snapshots_written") == 40
+    assert writer.unwritten() == 0
+
+
+async def test_a_wait_cancelled_at_shutdown_stays_counted_as_unwritten(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    store = FailingStore(failures=1_000_000)
+    writer = StoreWriter(StoreWriterConfig(max_buffered=10), store, Registry())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        await writer.submit(make_batch("u.one", 10))
+        with trio.move_on_after(5):
+            await writer.submit(make_batch("u.two", 7))
+        nursery.cancel_scope.cancel()
+    assert writer.unwritten() == 17
 
 
 async def test_small_batches_coalesce_and_big_ones_split(
@@ -165,8 +182,8 @@ async def test_small_batches_coalesce_and_big_ones_split(
     store = FailingStore()
     writer = StoreWriter(StoreWriterConfig(max_batch=100), store, Registry())
     for i in range(30):
-        writer.submit(make_batch(f"c{i}", 10))
-    writer.submit(make_batch("huge", 250))
+        await writer.submit(make_batch(f"c{i}", 10))
+    await writer.submit(make_batch("huge", 250))
     await writer.drain()
     assert store.sizes == [100, 100, 100, 100, 100, 50]
     assert await stored_count(store, "huge") == 250
@@ -180,8 +197,8 @@ async def test_drain_writes_everything_after_run_was_cancelled(
     writer = StoreWriter(StoreWriterConfig(max_batch=5), store, registry)
     async with trio.open_nursery() as nursery:
         await nursery.start(writer.run)
-        writer.submit(make_batch("d.one", 8))
-        writer.submit(make_batch("d.two", 8, new=True))
+        await writer.submit(make_batch("d.one", 8))
+        await writer.submit(make_batch("d.two", 8, new=True))
         await trio.sleep(0.15)
         nursery.cancel_scope.cancel()
     assert writer.buffered == 16
@@ -199,21 +216,23 @@ async def test_drain_alongside_run(autojump_clock: trio.testing.MockClock) -> No
     async with trio.open_nursery() as nursery:
         await nursery.start(writer.run)
         for i in range(10):
-            writer.submit(make_batch(f"a{i}", 2))
+            await writer.submit(make_batch(f"a{i}", 2))
         await writer.drain()
         assert writer.buffered == 0
         nursery.cancel_scope.cancel()
     assert sum(store.sizes) == 20
 
 
-async def test_submit_never_waits_on_a_slow_store(autojump_clock: trio.testing.MockClock) -> None:
+async def test_submit_waits_only_once_the_bound_is_reached(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
     store = FailingStore(failures=1_000)
-    writer = StoreWriter(StoreWriterConfig(), store, Registry())
+    writer = StoreWriter(StoreWriterConfig(max_buffered=1000), store, Registry())
     async with trio.open_nursery() as nursery:
         await nursery.start(writer.run)
         before = trio.current_time()
         for i in range(100):
-            writer.submit(make_batch(f"f{i}", 10))
+            await writer.submit(make_batch(f"f{i}", 10))
         assert trio.current_time() == before
         assert writer.buffered == 1000
         nursery.cancel_scope.cancel()
@@ -222,6 +241,6 @@ async def test_submit_never_waits_on_a_slow_store(autojump_clock: trio.testing.M
 async def test_empty_batches_are_ignored() -> None:
     store = FailingStore()
     writer = StoreWriter(StoreWriterConfig(), store, Registry())
-    writer.submit(SnapshotBatch())
+    await writer.submit(SnapshotBatch())
     await writer.drain()
     assert store.attempts == []

@@ -1,12 +1,13 @@
 """Buffers snapshot batches between the engine and a store, and writes them with retries.
 
-The engine hands batches to `submit`, which never waits: a slow or absent store slows
-the writes, not the flush, until the buffer's bound (in snapshots) is reached; then the
-excess is dropped and counted. Paths first seen (`new_paths`) are always kept, because
-losing one would hide its series from an index rebuilt at start-up, and there are at most
-as many as there are paths. A batch the store refuses stays at the head of the buffer and
-is retried with exponential back-off until it is written, so nothing is lost to a
-transient failure; `drain` writes what is left at shutdown.
+Flow control runs from the store back to the sockets: `submit` takes a batch at once
+while the buffer holds fewer than `max_buffered` snapshots, and otherwise waits until
+writes make room. The engine waits with it, its queue fills, and the TCP inputs stop
+reading, so senders feel TCP back-pressure and nothing acknowledged is dropped; memory
+stays bounded by `max_buffered` plus the one batch each waiting caller holds. A batch
+the store refuses stays at the head of the buffer and is retried with exponential
+back-off until it is written; `drain` writes what is left at shutdown, and `unwritten`
+says how much a stop that could not finish leaves behind.
 """
 
 from __future__ import annotations
@@ -55,15 +56,17 @@ class StoreWriter:
         self._pending: deque[SnapshotBatch] = deque()
         self._inflight: SnapshotBatch | None = None
         self._buffered = 0
+        self._waiting = 0
         self._lock = trio.Lock()
         self._wakeup = trio.Event()
+        self._room = trio.Event()
         self._log = RateLimitedLog(log)
         self._submitted = registry.counter(
             "snapshots_submitted", "Snapshots handed to the store writer"
         )
         self._written = registry.counter("snapshots_written", "Snapshots the store accepted")
-        self._dropped = registry.counter(
-            "snapshots_dropped", "Snapshots dropped before reaching the store", reason="buffer_full"
+        self._full = registry.counter(
+            "store_buffer_full_waits", "Times a batch waited for room in the writer's buffer"
         )
         self._retries = registry.counter("store_write_retries", "Store writes tried again")
         self._registry = registry
@@ -76,6 +79,11 @@ class StoreWriter:
             "store_buffer_snapshots", "Snapshots waiting to be written", lambda: self._buffered
         )
         registry.gauge(
+            "store_buffer_waiting_snapshots",
+            "Snapshots of batches waiting for room in the buffer",
+            lambda: self._waiting,
+        )
+        registry.gauge(
             "store_write_latency_seconds",
             "Duration of the latest successful store write",
             lambda: self._last_latency,
@@ -86,22 +94,24 @@ class StoreWriter:
         """Snapshots submitted and not yet written."""
         return self._buffered
 
-    def submit(self, batch: SnapshotBatch) -> None:
-        """Buffer `batch` for writing; drop and count what would exceed the bound."""
+    def unwritten(self) -> int:
+        """Snapshots submitted or waiting to be, and not written: after a drain that did
+        not finish, what the stop loses."""
+        return self._buffered + self._waiting
+
+    async def submit(self, batch: SnapshotBatch) -> None:
+        """Buffer `batch` for writing, first waiting while the buffer is full. A batch
+        whose wait is cancelled stays counted in `unwritten`."""
         if not len(batch) and not batch.new_paths:
+            await trio.lowlevel.checkpoint()
             return
         self._submitted.inc(len(batch))
-        room = self.config.max_buffered - self._buffered
-        if len(batch) > room:
-            dropped = len(batch) - room
-            self._dropped.inc(dropped)
-            self._log.warning(
-                "buffer_full",
-                "store writer buffer full (%d snapshots): dropped %d",
-                self._buffered,
-                dropped,
-            )
-            batch, _ = batch.split(room)
+        if self._buffered >= self.config.max_buffered:
+            self._full.inc()
+            self._waiting += len(batch)
+            while self._buffered >= self.config.max_buffered:
+                await self._room.wait()
+            self._waiting -= len(batch)
         self._pending.append(batch)
         self._buffered += len(batch)
         self._wakeup.set()
@@ -164,6 +174,8 @@ class StoreWriter:
             self._inflight = None
             elapsed = time.perf_counter() - started
             self._buffered -= len(batch)
+            self._room.set()
+            self._room = trio.Event()
             self._written.inc(len(batch))
             self._writes.inc()
             self._write_us.inc(int(elapsed * 1e6))

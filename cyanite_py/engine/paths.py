@@ -1,0 +1,125 @@
+"""The engine's numbering of paths, and each path's slots (one per resolution of its rule).
+
+Points from a parse worker name their paths by the worker's keys: the registry keeps,
+per worker table, an array from those keys to its own ids, so a batch is translated with
+one numpy index and a name is looked up only the first time a table shows it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from cyanite_py.counters import Counter
+from cyanite_py.engine.columns import GrowingColumn, Slots
+from cyanite_py.engine.rules import Rule, match_rule
+from cyanite_py.model import EngineBatch, IntArray, PathTable, PointBatch, Resolution
+
+
+class PathRegistry:
+    """Numbers paths as they are first seen and gives each its slots in `slots`."""
+
+    def __init__(
+        self,
+        rules: tuple[Rule, ...],
+        slots: Slots,
+        on_new_paths: Callable[[Sequence[str]], None],
+        created: Counter,
+    ) -> None:
+        self.table = PathTable()
+        self._rules = rules
+        self._slots = slots
+        self._on_new_paths = on_new_paths
+        self._created = created
+        self._ids: dict[str, int] = {}
+        self._table_ids: weakref.WeakKeyDictionary[PathTable, GrowingColumn] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._first_slot = GrowingColumn()
+        self._resolution_count = GrowingColumn(np.int32)
+        self._rule_index = GrowingColumn(np.int32)
+        every_resolution = [r for rule in rules for r in rule.resolutions]
+        self._precisions = np.array([r.precision for r in every_resolution], np.int64)
+        self._periods = np.array([r.period for r in every_resolution], np.int64)
+        self._counts = np.array([len(rule.resolutions) for rule in rules])
+        self._first_resolution = np.cumsum(self._counts) - self._counts
+        self._unannounced: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.table.names)
+
+    def take_unannounced(self) -> list[str]:
+        """Paths first seen since the last call, for the store's list of paths."""
+        paths, self._unannounced = self._unannounced, []
+        return paths
+
+    def ids_of(self, batch: EngineBatch) -> IntArray:
+        """The id of each point's path; a table's new names are numbered once."""
+        if isinstance(batch, PointBatch):
+            return self._ids_of_names(batch.paths)
+        table = batch.table
+        known = self._table_ids.get(table)
+        if known is None:
+            known = self._table_ids[table] = GrowingColumn()
+        if len(known) < len(table.names):
+            known.extend(self._ids_of_names(table.names[len(known) :]))
+        return known.values[batch.keys]
+
+    def slots_of(self, ids: IntArray) -> tuple[IntArray, IntArray]:
+        """Each path's first slot and how many slots (resolutions) it has."""
+        return self._first_slot.values[ids], self._resolution_count.values[ids]
+
+    def resolutions_for(self, path: str) -> tuple[Resolution, ...]:
+        path_id = self._ids.get(path)
+        rule = match_rule(self._rules, path) if path_id is None else self._rule_of(path_id)
+        return self._rules[rule].resolutions
+
+    def slot(self, path: str, resolution: Resolution) -> int | None:
+        """The slot of `path` at `resolution`, if the engine has seen the path."""
+        path_id = self._ids.get(path)
+        if path_id is None:
+            return None
+        resolutions = self._rules[self._rule_of(path_id)].resolutions
+        if resolution not in resolutions:
+            return None
+        return int(self._first_slot.values[path_id]) + resolutions.index(resolution)
+
+    def _rule_of(self, path_id: int) -> int:
+        return int(self._rule_index.values[path_id])
+
+    def _ids_of_names(self, paths: list[str]) -> IntArray:
+        ids = list(map(self._ids.get, paths))
+        if None in ids:
+            unknown = (path for path, found in zip(paths, ids, strict=True) if found is None)
+            self._register(list(dict.fromkeys(unknown)))
+            ids = list(map(self._ids.__getitem__, paths))
+        return np.asarray(ids, dtype=np.int64)
+
+    def _register(self, paths: list[str]) -> None:
+        """Number new paths and give each a slot per resolution of its rule, column-wise."""
+        first_id = len(self.table.names)
+        path_ids = np.arange(first_id, first_id + len(paths))
+        rules = self._match_rules(paths)
+        counts = self._counts[rules]
+        self._ids.update(zip(paths, path_ids.tolist(), strict=True))
+        self.table.names.extend(paths)
+        self._rule_index.extend(rules)
+        self._resolution_count.extend(counts)
+        first_slots = len(self._slots) + np.cumsum(counts) - counts
+        self._first_slot.extend(first_slots)
+        rows = np.arange(int(counts.sum())) - np.repeat(first_slots - len(self._slots), counts)
+        rows += np.repeat(self._first_resolution[rules], counts)
+        self._slots.allocate(
+            np.repeat(path_ids, counts), self._precisions[rows], self._periods[rows]
+        )
+        self._unannounced.extend(paths)
+        self._on_new_paths(paths)
+        self._created.inc(len(paths))
+
+    def _match_rules(self, paths: list[str]) -> IntArray:
+        if not self._rules[0].pattern.pattern:  # `default` comes first: nothing else applies
+            return np.zeros(len(paths), dtype=np.int64)
+        rules = self._rules
+        return np.fromiter((match_rule(rules, path) for path in paths), np.int64, len(paths))

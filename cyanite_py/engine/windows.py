@@ -1,0 +1,158 @@
+"""Folding points into the open windows, and handing on what the store must merge.
+
+Rows `(slot, window start, value)` are sorted by slot and start and reduced per group
+with `reduceat`, then met with each slot's open window in one vectorised pass:
+
+- a group for the open window joins it;
+- a group for a later window (or for the window just closed, reopened) closes the open
+  window and, if it is the slot's last, opens in its place; earlier ones pass through;
+- a group for an older window is *late*: it passes through as a partial window of its
+  own, which the store merges into what it holds.
+
+What leaves is never more than the points not yet handed on: each slot keeps its whole
+open window (for the live view) and the part of its count and sum not yet written, and
+a checkpoint writes that part, so every point reaches the store exactly once and the
+store's merge (counts and sums added, minima and maxima combined) rebuilds each window.
+A partial window carries the whole window's minimum and maximum so far, which the merge
+takes as it would the part's own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cyanite_py.counters import Counter
+from cyanite_py.engine.columns import Slots
+from cyanite_py.model import FloatArray, IntArray, OpenWindow, PathTable, SnapshotBatch
+
+
+class OpenWindows:
+    """The slots' open windows, and the windows they hand on."""
+
+    def __init__(self, slots: Slots, table: PathTable, late: Counter, handed: Counter) -> None:
+        self._slots = slots
+        self._table = table
+        self._late = late
+        self._handed = handed
+
+    def add(self, slots: IntArray, starts: IntArray, values: FloatArray) -> list[SnapshotBatch]:
+        """Fold `(slot, window start, value)` rows in; return the windows to hand on."""
+        order = np.argsort((slots << 32) | starts, kind="stable")
+        slots, starts, values = slots[order], starts[order], values[order]
+        boundary = np.empty(len(slots), dtype=bool)
+        boundary[0] = True
+        np.not_equal(slots[1:], slots[:-1], out=boundary[1:])
+        boundary[1:] |= starts[1:] != starts[:-1]
+        heads = np.flatnonzero(boundary)
+        g_slot, g_start = slots[heads], starts[heads]
+        g_count = np.diff(np.append(heads, len(slots)))
+        g_sum = np.add.reduceat(values, heads)
+        g_min = np.minimum.reduceat(values, heads)
+        g_max = np.maximum.reduceat(values, heads)
+
+        s = self._slots
+        open_start = s.start[g_slot]
+        is_open = s.count[g_slot] > 0
+        same = (g_start == open_start) & is_open
+        later = (g_start > open_start) | ((g_start == open_start) & ~is_open)
+        late = g_start < open_start
+        if late.any():
+            self._late.inc(int(g_count[late].sum()))
+
+        joining = g_slot[same]
+        s.count[joining] += g_count[same]
+        s.sum[joining] += g_sum[same]
+        s.unsaved_count[joining] += g_count[same]
+        s.unsaved_sum[joining] += g_sum[same]
+        np.minimum.at(s.min, joining, g_min[same])
+        np.maximum.at(s.max, joining, g_max[same])
+
+        last_of_slot = np.append(g_slot[1:] != g_slot[:-1], True)
+        opening = later & last_of_slot
+        replaced = g_slot[opening]
+        handed = [self.close(replaced[s.count[replaced] > 0])]
+        through = late | (later & ~last_of_slot)
+        handed.append(
+            self._batch(
+                g_slot[through],
+                g_start[through],
+                g_count[through],
+                g_sum[through],
+                g_min[through],
+                g_max[through],
+            )
+        )
+        s.reopened[replaced] = g_start[opening] == s.start[replaced]
+        s.start[replaced] = g_start[opening]
+        s.count[replaced] = s.unsaved_count[replaced] = g_count[opening]
+        s.sum[replaced] = s.unsaved_sum[replaced] = g_sum[opening]
+        s.min[replaced] = g_min[opening]
+        s.max[replaced] = g_max[opening]
+        return handed
+
+    def due(self, now: int, grace: int) -> IntArray:
+        """Slots whose open window ended more than `grace` seconds before `now`."""
+        s = self._slots
+        return np.flatnonzero((s.count > 0) & (s.start + s.precision + grace <= now))
+
+    def open_slots(self) -> IntArray:
+        return np.flatnonzero(self._slots.count > 0)
+
+    def close(self, slots: IntArray) -> SnapshotBatch:
+        """Close these slots' open windows; return the part not yet handed on."""
+        handed = self.save(slots)
+        self._slots.count[slots] = 0
+        return handed
+
+    def save(self, slots: IntArray) -> SnapshotBatch:
+        """The part of these slots' open windows not yet handed on, now counted as handed."""
+        s = self._slots
+        slots = slots[s.unsaved_count[slots] > 0]
+        batch = self._batch(
+            slots, s.start[slots], s.unsaved_count[slots], s.unsaved_sum[slots], s.min[slots],
+            s.max[slots],
+        )  # fmt: skip
+        s.unsaved_count[slots] = 0
+        s.unsaved_sum[slots] = 0.0
+        return batch
+
+    def unsaved(self) -> int:
+        """Open windows holding points not yet handed on."""
+        return int(np.count_nonzero(self._slots.unsaved_count))
+
+    def window(self, slot: int) -> OpenWindow | None:
+        """The whole open window of `slot`, unless it has none or it was closed before and
+        the store holds the rest of it."""
+        s = self._slots
+        if s.count[slot] == 0 or s.reopened[slot]:
+            return None
+        return (
+            int(s.start[slot]),
+            int(s.count[slot]),
+            float(s.sum[slot]),
+            float(s.min[slot]),
+            float(s.max[slot]),
+        )
+
+    def _batch(
+        self,
+        slots: IntArray,
+        starts: IntArray,
+        counts: IntArray,
+        sums: FloatArray,
+        mins: FloatArray,
+        maxs: FloatArray,
+    ) -> SnapshotBatch:
+        s = self._slots
+        self._handed.inc(len(slots))
+        return SnapshotBatch(
+            self._table,
+            s.path_id[slots].astype(np.int64),
+            s.precision[slots].astype(np.int64),
+            s.period[slots].astype(np.int64),
+            starts,
+            counts,
+            sums,
+            mins,
+            maxs,
+        )
