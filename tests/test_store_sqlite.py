@@ -16,7 +16,7 @@ import trio.testing
 from cyanite_py.counters import Registry
 from cyanite_py.model import PathTable, Snapshot, SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
-from cyanite_py.store.blocks import BLOCK_WINDOWS, block_rows, sorted_records
+from cyanite_py.store.blocks import BLOCK_WINDOWS, RECORD, block_rows, sorted_records
 from cyanite_py.store.sqlite import MAX_RECENT_WRITES, SCHEMA, SqliteStore, SqliteStoreConfig
 from tests.store_contract import (
     BASE,
@@ -253,6 +253,25 @@ async def test_a_window_merges_across_block_and_recent(store: SqliteStore) -> No
         (BASE, 2.0, 10.0, 4.0, 6.0),
         (BASE + 10, 1.0, 1.0, 1.0, 1.0),
         (BASE + 20, 1.0, 1.0, 1.0, 1.0),
+    ]
+
+
+async def test_a_window_written_in_many_parts_folds_instead_of_growing_its_block(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    for part in range(3 * BLOCK_WINDOWS):
+        value = float(part)
+        await store.write(batch(snap("parts", BASE, total=value, low=value, high=value)))
+        if part % 8 == 7:
+            await store.expire()  # compacts first
+    await store.expire()
+    (largest,) = (
+        sqlite3.connect(store.config.path).execute("SELECT max(length(data)) FROM block").fetchone()
+    )
+    assert largest <= 2 * BLOCK_WINDOWS * RECORD.itemsize
+    parts = 3 * BLOCK_WINDOWS
+    assert rows(await read_one(store, "parts")) == [
+        (BASE, float(parts), float(sum(range(parts))), 0.0, float(parts - 1))
     ]
 
 

@@ -5,7 +5,9 @@ a path's consecutive windows into one little-endian record array per block cuts 
 by up to `BLOCK_WINDOWS`, and a read turns blocks back into columns with one
 `np.frombuffer`. A block grows by appending records, so a rewritten window may appear
 twice in it: `unpack` merges records of the same time (counts and sums added, min and max
-combined), which is how a late point after a restart joins its stored window.
+combined), which is how a late point, a checkpoint's part of a window or a replay joins
+its stored window. `fold` does the same to a block's bytes once it holds more records than
+windows, so repeated parts do not grow a block past its `BLOCK_WINDOWS` windows for long.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ BLOCK_WINDOWS = 64
 RECORD = np.dtype(
     [("time", "<i8"), ("count", "<f8"), ("sum", "<f8"), ("min", "<f8"), ("max", "<f8")]
 )
+
+BLOCK_BYTES = BLOCK_WINDOWS * RECORD.itemsize
+"""A block holding more bytes than this holds some window more than once."""
 
 FIELDS = RECORD.itemsize // 8
 """Float64-sized fields per record, so a block also reads as a plain `(n, FIELDS)` table."""
@@ -123,3 +128,17 @@ def _merged(records: np.ndarray, start: int, end: int) -> Windows:
         mins=np.minimum.reduceat(records["min"], heads),
         maxs=np.maximum.reduceat(records["max"], heads),
     )
+
+
+def fold(data: bytes) -> bytes:
+    """A block's records with each window's parts merged into one record, in time order."""
+    windows = _merged(
+        np.frombuffer(data, dtype=RECORD), np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    )
+    records = np.empty(len(windows), dtype=RECORD)
+    records["time"] = windows.times
+    records["count"] = windows.counts
+    records["sum"] = windows.sums
+    records["min"] = windows.mins
+    records["max"] = windows.maxs
+    return records.tobytes()

@@ -61,7 +61,14 @@ from cyanite_py.model import IntArray, PathTable, Resolution, Series, SnapshotBa
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
-from cyanite_py.store.blocks import BLOCK_WINDOWS, block_rows, block_start, unpack
+from cyanite_py.store.blocks import (
+    BLOCK_BYTES,
+    BLOCK_WINDOWS,
+    block_rows,
+    block_start,
+    fold,
+    unpack,
+)
 from cyanite_py.store.groups import GROUP_PATHS, Group, gathered, merged_records, pack_groups
 
 log = logging.getLogger(__name__)
@@ -99,12 +106,16 @@ COMPACT_GROUPS = 80
 """Groups of path ids (5,120 paths) per compaction transaction, which bounds how long
 writes wait and how far the write-ahead log grows."""
 
-MERGE_BLOCK = """
+MERGE_BLOCK = f"""
 INSERT INTO block (path_id, precision, start, period, data) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (path_id, precision, start) DO UPDATE SET
     period = excluded.period,
-    data = CAST(data || excluded.data AS BLOB)
+    data = CASE WHEN length(data) + length(excluded.data) > {BLOCK_BYTES}
+        THEN fold_block(data || excluded.data)
+        ELSE CAST(data || excluded.data AS BLOB) END
 """
+"""Appends a block's new records, folding the parts of each window together once the block
+holds more records than windows (checkpoints write a coarse window in many parts)."""
 
 MIGRATE_ROW_PER_BLOCK_RECENT = """
 INSERT INTO block (path_id, precision, start, period, data)
@@ -293,6 +304,7 @@ class SqliteStore:
             Path(self.config.path).parent.mkdir(parents=True, exist_ok=True)
             writer = self._connect()
             opened.append(writer)
+            writer.create_function("fold_block", 1, fold, deterministic=True)
             writer.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             writer.execute("PRAGMA journal_mode = WAL")
             writer.execute(f"PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}")
