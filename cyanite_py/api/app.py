@@ -10,6 +10,7 @@ from typing import Any
 import hypercorn.config
 import hypercorn.trio
 import trio
+from pydantic import PositiveInt
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -18,12 +19,16 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cyanite_py.api import cyanite, graphite
+from cyanite_py.api.bounded import ReadLimits
 from cyanite_py.api.errors import BadRequest, message
+from cyanite_py.api.limits import TimedOut
+from cyanite_py.api.offload import Evaluator
 from cyanite_py.counters import Registry
 from cyanite_py.index.base import IndexUnavailable
+from cyanite_py.index.glob import GlobError
 from cyanite_py.query import Reader
 from cyanite_py.reporter import prometheus_text
-from cyanite_py.settings import settings
+from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -31,9 +36,21 @@ log = logging.getLogger(__name__)
 
 @settings
 class ApiConfig:
+    """Where the API listens, and the bounds every request is held to."""
+
     host: str = "0.0.0.0"
     port: int = 8080
     max_body_size: int = 1024 * 1024
+    max_points: PositiveInt = 10_000_000
+    """Cells (one value of one series at one step) a request may lay out in all."""
+    max_glob_alternatives: PositiveInt = 10_000
+    """Names the `{a,b}` braces of one glob may spell out."""
+    max_future: Duration = 600
+    """How far past now a read reaches; later windows cannot hold points (drift.max_future)."""
+    timeout: Duration = 30
+    """Seconds a request may evaluate before it is abandoned with a 503."""
+    max_concurrent: PositiveInt = 2
+    """Requests evaluated at once in worker threads; more wait their turn (within timeout)."""
 
 
 class PayloadTooLarge(BadRequest):
@@ -47,9 +64,11 @@ def build_app(reader: Reader, registry: Registry, config: ApiConfig | None = Non
     async def prometheus(request: Request) -> Response:
         return PlainTextResponse(prometheus_text(registry), media_type="text/plain; version=0.0.4")
 
+    limits = ReadLimits(config.max_points, config.max_glob_alternatives, config.max_future)
+    evaluator = Evaluator(reader, limits, config.max_concurrent, config.timeout, registry)
     routes = [
-        *cyanite.routes(reader),
-        *graphite.routes(reader),
+        *cyanite.routes(evaluator),
+        *graphite.routes(evaluator),
         Route("/prometheus", prometheus),
     ]
 
@@ -61,6 +80,9 @@ def build_app(reader: Reader, registry: Registry, config: ApiConfig | None = Non
         log.warning("answering 503: %s", error)
         return message(503, f"backend unavailable: {error}")
 
+    async def timed_out(request: Request, error: Exception) -> Response:
+        return message(503, str(error))
+
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
         return message(error.status_code, error.detail)
@@ -69,6 +91,8 @@ def build_app(reader: Reader, registry: Registry, config: ApiConfig | None = Non
         routes=routes,
         exception_handlers={
             BadRequest: bad_request,
+            GlobError: bad_request,
+            TimedOut: timed_out,
             IndexUnavailable: unavailable,
             StoreUnavailable: unavailable,
             HTTPException: http_error,

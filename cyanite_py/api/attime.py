@@ -27,6 +27,11 @@ _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME_OF_DAY = {"noon": (12, 0), "midnight": (0, 0), "teatime": (16, 0)}
 _OFFSET_PART = re.compile(r"(\d+)([a-z]*)")
+MAX_OFFSET = 10**12
+"""Seconds an offset or interval may span (about 31,700 years): more is a mistake."""
+LATEST = 253_402_214_400
+"""The last day of year 9999, the last that dates can show; later times are refused."""
+MAX_ZONE_NAME = 255
 _JOINING_PLUS = re.compile(r"\+(?=[a-z])")
 
 
@@ -34,14 +39,26 @@ def timezone(name: str | None) -> tzinfo:
     """The zone named like graphite's `tz` parameter (e.g. `Europe/Paris`); UTC when absent."""
     if not name:
         return UTC
+    if len(name) > MAX_ZONE_NAME:
+        raise ValueError(f"unknown time zone {name[:40]!r}… (longer than {MAX_ZONE_NAME})")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
         raise ValueError(f"unknown time zone {name!r}") from error
 
 
 def parse_time(text: str, now: int, tz: tzinfo = UTC) -> int:
-    """Epoch seconds for a graphite time such as `-6h`, `now`, `noon+yesterday` or `20240101`."""
+    """Epoch seconds for a graphite time such as `-6h`, `now`, `noon+yesterday` or `20240101`.
+
+    A time beyond year 9999, or further back than `MAX_OFFSET`, is a ValueError.
+    """
+    moment = _parse_time(text, now, tz)
+    if not -MAX_OFFSET <= moment <= LATEST:
+        raise ValueError(f"time {text[:40]!r} is out of range (up to year 9999)")
+    return moment
+
+
+def _parse_time(text: str, now: int, tz: tzinfo) -> int:
     s = text.strip().lower().replace("_", "").replace(",", "").replace(" ", "")
     s = _JOINING_PLUS.sub("", s)  # `noon+yesterday` is `noon yesterday` with its space encoded
     if not s:
@@ -78,6 +95,8 @@ def parse_offset(text: str) -> int:
                 "(use s, min, h, d, w, mon or y, or their long names)"
             )
         total += int(match.group(1)) * _UNITS[unit]
+        if total > MAX_OFFSET:
+            raise ValueError(f"time offset {text[:40]!r} is longer than {MAX_OFFSET} seconds")
         position = match.end()
     if position == 0:
         raise ValueError(f"invalid time offset {text!r}")
@@ -114,14 +133,14 @@ def _reference(ref: str, now: int, tz: tzinfo, text: str) -> int:
     """Epoch of a reference: a time of day, then a day, relative to `now` in `tz`."""
     if ref in ("", "now"):
         return now
-    today = datetime.fromtimestamp(now, tz).replace(tzinfo=None)
     try:
+        today = datetime.fromtimestamp(now, tz).replace(tzinfo=None)
         hour, minute, ref = _time_of_day(ref)
         day = _day(ref, today)
         moment = day.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    except ValueError as error:
-        raise ValueError(f"invalid time {text!r}: {error}") from error
-    return int(moment.replace(tzinfo=tz).timestamp())
+        return int(moment.replace(tzinfo=tz).timestamp())
+    except (ValueError, OverflowError, OSError) as error:
+        raise ValueError(f"invalid time {text[:80]!r}: {error}") from None
 
 
 def _time_of_day(ref: str) -> tuple[int, int, str]:

@@ -2,36 +2,42 @@
 
 from __future__ import annotations
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from cyanite_py.api.attime import parse_time
 from cyanite_py.api.errors import BadRequest, require
-from cyanite_py.api.responses import json_response
+from cyanite_py.api.offload import Evaluator, ThreadSource
+from cyanite_py.api.responses import json_bytes, json_response
 from cyanite_py.model import AGGREGATES
-from cyanite_py.query import Reader, regrid
+from cyanite_py.query import regrid
 
 
-def routes(reader: Reader) -> list[Route]:
+def routes(reader: Evaluator) -> list[Route]:
     async def ping(request: Request) -> Response:
         return json_response({"response": "pong"})
 
     async def paths(request: Request) -> Response:
-        nodes = await reader.find(require(request, "query"))
-        return json_response(
-            [
-                {
-                    "path": node.path,
-                    "text": node.name,
-                    "id": node.path,
-                    "leaf": int(node.leaf),
-                    "expandable": int(node.branch),
-                    "allowChildren": int(node.branch),
-                }
-                for node in nodes
-            ]
-        )
+        query = require(request, "query")
+
+        async def job(source: ThreadSource) -> bytes:
+            return orjson.dumps(
+                [
+                    {
+                        "path": node.path,
+                        "text": node.name,
+                        "id": node.path,
+                        "leaf": int(node.leaf),
+                        "expandable": int(node.branch),
+                        "allowChildren": int(node.branch),
+                    }
+                    for node in await source.find(query)
+                ]
+            )
+
+        return json_bytes(await reader.run(job))
 
     async def metrics(request: Request) -> Response:
         params = request.query_params
@@ -42,22 +48,27 @@ def routes(reader: Reader) -> list[Route]:
         if aggregate not in AGGREGATES:
             raise BadRequest(f"agg must be one of {', '.join(AGGREGATES)}, not {aggregate!r}")
         now = reader.now()
-        start = _time(require(request, "from"), now, "from")
+        start = max(_time(require(request, "from"), now, "from"), 0)
         end = _time(params.get("to", "now"), now, "to")
         if end < start:
             raise BadRequest("to is before from")
-        found = await reader.fetch(await reader.expand(patterns), start, end, aggregate)
-        step = max((series.step for series in found), default=None)
-        if step is not None:
-            found = [regrid(series, step, aggregate) for series in found]
-        return json_response(
-            {
-                "from": min((s.start for s in found), default=start),
-                "to": max((s.end for s in found), default=end),
-                "step": step,
-                "series": {series.path: series.values for series in found},
-            }
-        )
+
+        async def job(source: ThreadSource) -> bytes:
+            found = await source.fetch(await source.expand(patterns), start, end, aggregate)
+            step = max((series.step for series in found), default=None)
+            if step is not None:
+                found = [regrid(series, step, aggregate) for series in found]
+            return orjson.dumps(
+                {
+                    "from": min((s.start for s in found), default=start),
+                    "to": max((s.end for s in found), default=end),
+                    "step": step,
+                    "series": {series.path: series.values for series in found},
+                },
+                option=orjson.OPT_SERIALIZE_NUMPY,
+            )
+
+        return json_bytes(await reader.run(job))
 
     return [
         Route("/ping", ping),

@@ -7,6 +7,8 @@ functions served, `/version` names the graphite-web version whose behaviour this
 
 from __future__ import annotations
 
+import math
+from datetime import tzinfo
 from urllib.parse import parse_qsl
 
 import orjson
@@ -19,18 +21,18 @@ from cyanite_py.api.attime import parse_time, timezone
 from cyanite_py.api.errors import BadRequest
 from cyanite_py.api.functions import FUNCTIONS, Context, RenderSeries, evaluate
 from cyanite_py.api.functions.render import to_csv, to_json, to_raw
-from cyanite_py.api.responses import json_response
+from cyanite_py.api.offload import Evaluator, ThreadSource
+from cyanite_py.api.responses import json_bytes, json_response
 from cyanite_py.api.target import parse
 from cyanite_py.index.base import Node
-from cyanite_py.query import Reader
 
 GRAPHITE_VERSION = "1.1.10"
 _FORM = "application/x-www-form-urlencoded"
 _NO_CACHE = {"Pragma": "no-cache", "Cache-Control": "no-cache"}
 
 
-def routes(reader: Reader) -> list[Route]:
-    """The graphite-web routes, reading through `reader`."""
+def routes(reader: Evaluator) -> list[Route]:
+    """The graphite-web routes, reading and evaluating through `reader`."""
     both = ["GET", "POST"]
 
     async def render(request: Request) -> Response:
@@ -81,24 +83,36 @@ async def _params(request: Request) -> MultiDict:
     return MultiDict(items)
 
 
-async def _render(reader: Reader, params: MultiDict) -> Response:
+async def _render(reader: Evaluator, params: MultiDict) -> Response:
     targets = [t for t in (*params.getlist("target"), *params.getlist("target[]")) if t.strip()]
-    context = _context(reader, params)
+    start, end, now, tz, factor = _range(reader.now(), params)
     fmt = "raw" if "rawData" in params else params.get("format", "json")
     if fmt not in ("json", "csv", "raw"):
         raise BadRequest(f"format {fmt!r} is not served; use json, csv or raw")
     max_points = _max_data_points(params.get("maxDataPoints"))
-    data: list[RenderSeries] = []
-    for target in targets:
-        try:
-            data.extend(await evaluate(parse(target), context))
-        except ValueError as error:
-            raise BadRequest(f"bad target {target!r}: {error}") from None
+    no_null_points = "noNullPoints" in params
+
+    async def job(source: ThreadSource) -> bytes:
+        ctx = Context(
+            source, start, end, now, FUNCTIONS, tz, factor, source.budget, source.deadline
+        )
+        data: list[RenderSeries] = []
+        for target in targets:
+            try:
+                data.extend(await evaluate(parse(target), ctx))
+            except ValueError as error:
+                raise BadRequest(f"bad target {target[:200]!r}: {error}") from None
+        if fmt == "csv":
+            return to_csv(data, tz).encode()
+        if fmt == "raw":
+            return to_raw(data).encode()
+        return to_json(data, max_points, no_null_points)
+
+    body = await reader.run(job)
     if fmt == "csv":
-        return Response(to_csv(data, context.tz), media_type="text/csv", headers=_NO_CACHE)
+        return Response(body, media_type="text/csv", headers=_NO_CACHE)
     if fmt == "raw":
-        return PlainTextResponse(to_raw(data), headers=_NO_CACHE)
-    body = to_json(data, max_points, no_null_points="noNullPoints" in params)
+        return PlainTextResponse(body, headers=_NO_CACHE)
     jsonp = params.get("jsonp")
     if jsonp:
         wrapped = jsonp.encode() + b"(" + body + b")"
@@ -106,11 +120,13 @@ async def _render(reader: Reader, params: MultiDict) -> Response:
     return Response(body, media_type="application/json", headers=_NO_CACHE)
 
 
-def _context(reader: Reader, params: MultiDict) -> Context:
-    """The time range: `from` (default -1d) to `until` (default now), in zone `tz`."""
+def _range(now: int, params: MultiDict) -> tuple[int, int, int, tzinfo, float]:
+    """`from` (default -1d) to `until` (default now) in zone `tz`, `now` and xFilesFactor.
+
+    Nothing is stored before the epoch, so a range reaching back further starts there.
+    """
     try:
         tz = timezone(params.get("tz"))
-        now = reader.now()
         if params.get("now"):
             now = parse_time(params["now"], now, tz)
         first = parse_time(params.get("from") or "-1d", now, tz)
@@ -122,33 +138,40 @@ def _context(reader: Reader, params: MultiDict) -> Context:
         raise BadRequest("invalid empty time range: from and until are the same time")
     if not 0 <= factor <= 1:
         raise BadRequest("xFilesFactor must be between 0 and 1")
-    return Context(reader, min(first, last), max(first, last), now, FUNCTIONS, tz, factor)
+    start, end = max(min(first, last), 0), max(max(first, last), 1)
+    return start, end, now, tz, factor
 
 
 def _max_data_points(text: str | None) -> int | None:
     if text is None or text == "":
         return None
     try:
-        value = int(float(text))
+        value = float(text)
     except ValueError:
-        raise BadRequest(f"maxDataPoints must be a number, not {text!r}") from None
+        raise BadRequest(f"maxDataPoints must be a number, not {text[:40]!r}") from None
+    if not math.isfinite(value):
+        raise BadRequest(f"maxDataPoints must be a finite number, not {text[:40]!r}")
     if value < 1:
         raise BadRequest("maxDataPoints must be at least 1")
-    return value
+    return int(min(value, 2**62))
 
 
-async def _find(reader: Reader, params: MultiDict) -> Response:
+async def _find(reader: Evaluator, params: MultiDict) -> Response:
     query = params.get("query")
     if not query:
         raise BadRequest("missing parameter: query")
     fmt = params.get("format", "treejson")
     wildcards = params.get("wildcards") in ("1", "true")
-    if fmt == "completer":
-        return _completer(await reader.find(_completer_query(query)), wildcards)
-    if fmt != "treejson":
+    if fmt not in ("treejson", "completer"):
         raise BadRequest(f"format {fmt!r} is not served; use treejson or completer")
-    base = query.rsplit(".", 1)[0] + "." if "." in query else ""
-    return json_response(tree_json(await reader.find(query), base, wildcards))
+
+    async def job(source: ThreadSource) -> bytes:
+        if fmt == "completer":
+            return _completer(await source.find(_completer_query(query)), wildcards)
+        base = query.rsplit(".", 1)[0] + "." if "." in query else ""
+        return orjson.dumps(tree_json(await source.find(query), base, wildcards))
+
+    return json_bytes(await reader.run(job))
 
 
 def tree_json(nodes: list[Node], base: str, wildcards: bool) -> list[dict[str, object]]:
@@ -184,7 +207,7 @@ def _completer_query(query: str) -> str:
     return query if query.endswith("*") else query + "*"
 
 
-def _completer(nodes: list[Node], wildcards: bool) -> Response:
+def _completer(nodes: list[Node], wildcards: bool) -> bytes:
     metrics: list[dict[str, str]] = [
         {
             "path": node.path + ("." if node.branch else ""),
@@ -195,22 +218,27 @@ def _completer(nodes: list[Node], wildcards: bool) -> Response:
     ]
     if wildcards and len(metrics) > 1:
         metrics.append({"name": "*"})
-    return json_response({"metrics": metrics})
+    return orjson.dumps({"metrics": metrics})
 
 
-async def _expand(reader: Reader, params: MultiDict) -> Response:
+async def _expand(reader: Evaluator, params: MultiDict) -> Response:
     queries = params.getlist("query")
     if not queries:
         raise BadRequest("missing parameter: query")
     leaves_only = params.get("leavesOnly") in ("1", "true")
-    grouped: dict[str, list[str]] = {}
-    for query in queries:
-        nodes = await reader.find(query)
-        grouped[query] = sorted({node.path for node in nodes if node.leaf or not leaves_only})
-    if params.get("groupByExpr") in ("1", "true"):
-        return json_response({"results": grouped})
-    merged = sorted({path for paths in grouped.values() for path in paths})
-    return json_response({"results": merged})
+    by_expression = params.get("groupByExpr") in ("1", "true")
+
+    async def job(source: ThreadSource) -> bytes:
+        grouped: dict[str, list[str]] = {}
+        for query in queries:
+            nodes = await source.find(query)
+            grouped[query] = sorted({node.path for node in nodes if node.leaf or not leaves_only})
+        if by_expression:
+            return orjson.dumps({"results": grouped})
+        merged = sorted({path for paths in grouped.values() for path in paths})
+        return orjson.dumps({"results": merged})
+
+    return json_bytes(await reader.run(job))
 
 
 def _functions(params: MultiDict) -> Response:

@@ -14,3 +14,8 @@ def json_response(content: Any, status_code: int = 200) -> Response:
         status_code=status_code,
         media_type="application/json",
     )
+
+
+def json_bytes(body: bytes, status_code: int = 200) -> Response:
+    """A response of JSON already encoded (in a worker thread)."""
+    return Response(body, status_code=status_code, media_type="application/json")

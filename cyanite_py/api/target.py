@@ -18,7 +18,7 @@ _IDENTIFIER_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW
 _IDENTIFIER = _IDENTIFIER_START | frozenset("0123456789")
 _KEYWORDS: dict[str, bool | None] = {"true": True, "false": False, "none": None}
 MAX_DEPTH = 100
-"""Calls nest at most this deep, so a hostile target cannot exhaust the stack."""
+"""Calls and pipes nest at most this deep, so a hostile target cannot exhaust the stack."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +99,11 @@ class _Parser:
             self.position = start
             tree = self.path()
         self.skip_spaces()
+        pipes = 0
         while self.peek() == "|":
             self.position += 1
+            pipes += 1
+            self._nest()
             self.skip_spaces()
             at = self.position
             piped = self.identifier()
@@ -112,7 +115,14 @@ class _Parser:
             call = self.call(piped, at)
             tree = Call(call.name, (tree, *call.args), call.kwargs, call.position)
             self.skip_spaces()
+        self.depth -= pipes
         return tree
+
+    def _nest(self) -> None:
+        """One level deeper (a call, or a pipe that wraps what came before it)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.fail(f"calls and pipes nested deeper than {MAX_DEPTH}")
 
     def identifier(self) -> str:
         start = self.position
@@ -124,9 +134,7 @@ class _Parser:
 
     def call(self, name: str, start: int) -> Call:
         """The argument list of `name(`, positional arguments before keyword ones."""
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            self.fail(f"calls nested deeper than {MAX_DEPTH}")
+        self._nest()
         call = self.arguments(name, start)
         self.depth -= 1
         return call

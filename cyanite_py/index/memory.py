@@ -1,7 +1,9 @@
 """The in-process path index: a prefix tree walked one glob node at a time.
 
 A literal node is one dictionary lookup, so a glob costs in proportion to the nodes it
-can match, not to the number of paths. Rebuilt from the store at start-up.
+can match, not to the number of paths. Rebuilt from the store at start-up. A glob with
+wildcards is walked in a worker thread, so a broad one never stalls the event loop, and
+a walk that matches more than `max_matches` nodes at any level stops with `TooManyMatches`.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import trio
+from pydantic import Field
 
 from cyanite_py.counters import Registry
 from cyanite_py.index.base import Node, PathLoader
-from cyanite_py.index.glob import compile_pattern
+from cyanite_py.index.glob import GlobError, compile_pattern, has_wildcard
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import settings
 from cyanite_py.store.base import StoreUnavailable
@@ -25,6 +28,12 @@ log = logging.getLogger(__name__)
 @settings
 class MemoryIndexConfig:
     type: Literal["memory"] = "memory"
+    max_matches: int = Field(default=200_000, ge=1)
+    """Nodes one glob may match at any of its levels; a broader glob is refused."""
+
+
+class TooManyMatches(GlobError):
+    """A glob matched more nodes than `index.max_matches`: the API answers 400."""
 
 
 class _TreeNode:
@@ -55,6 +64,9 @@ class MemoryIndex:
             "index_rebuild_failures", "attempts to load paths from a store that was away"
         )
         self._log = RateLimitedLog(log, interval=60)
+        self._refused = registry.counter(
+            "index_finds_refused", "globs refused for matching more than index.max_matches"
+        )
         registry.gauge("index_paths", "leaf paths in the index", lambda: float(self._leaves))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -104,10 +116,20 @@ class MemoryIndex:
         """Nothing is queued: `add` is immediate."""
 
     async def find(self, pattern: str) -> list[Node]:
+        if not has_wildcard(pattern):
+            return sorted(self.find_now(pattern))
+        return await trio.to_thread.run_sync(self._find_sorted, pattern, abandon_on_cancel=True)
+
+    def _find_sorted(self, pattern: str) -> list[Node]:
         return sorted(self.find_now(pattern))
 
     def find_now(self, pattern: str) -> Iterable[Node]:
-        """The matching nodes, unsorted, computed synchronously."""
+        """The matching nodes, unsorted, computed synchronously.
+
+        Safe in a worker thread while `add` runs on the event loop: children are copied
+        (one C-level step under the GIL) before they are iterated.
+        """
+        limit = self.config.max_matches
         frontier: list[tuple[str, _TreeNode]] = [("", self._root)]
         for node_pattern in compile_pattern(pattern):
             following: list[tuple[str, _TreeNode]] = []
@@ -123,8 +145,14 @@ class MemoryIndex:
                 else:
                     following.extend(
                         (prefix + name, child)
-                        for name, child in children.items()
+                        for name, child in list(children.items())
                         if node_pattern.matches(name)
+                    )
+                if len(following) > limit:
+                    self._refused.inc()
+                    raise TooManyMatches(
+                        f"{pattern[:200]!r} matches more than {limit} nodes "
+                        "(index.max_matches); narrow the glob"
                     )
             frontier = [(path + ".", node) for path, node in following]
             if not frontier:

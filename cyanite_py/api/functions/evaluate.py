@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from typing import Protocol
 
 from cyanite_py.api.attime import UTC
 from cyanite_py.api.functions.registry import SERIES_TYPES, Function, Param
 from cyanite_py.api.functions.series import InputError, RenderSeries
+from cyanite_py.api.limits import UNBOUNDED, Budget, Deadline
 from cyanite_py.api.target import Call, Node, Path
 from cyanite_py.index.base import Node as IndexNode
 from cyanite_py.model import Series
@@ -36,6 +37,8 @@ class Context:
     functions: Mapping[str, Function]
     tz: tzinfo = UTC
     x_files_factor: float = 0.0
+    budget: Budget = field(default_factory=lambda: Budget(UNBOUNDED))
+    deadline: Deadline | None = None
 
     def over(self, start: int, end: int) -> Context:
         return replace(self, start=start, end=end)
@@ -54,6 +57,8 @@ class Lazy:
 
 async def evaluate(tree: Call | Path, ctx: Context) -> list[RenderSeries]:
     """The series a target yields over the context's range."""
+    if ctx.deadline is not None:
+        ctx.deadline.check()
     if isinstance(tree, Path):
         return await fetch(tree.text, ctx)
     function = ctx.functions.get(tree.name)

@@ -6,8 +6,9 @@ import math
 import re
 
 from cyanite_py.api.functions.evaluate import Context
+from cyanite_py.api.functions.regex import compile_regex
 from cyanite_py.api.functions.registry import Function, Param
-from cyanite_py.api.functions.series import InputError, RenderSeries, aggregator
+from cyanite_py.api.functions.series import RenderSeries, aggregator
 
 SeriesList = list[RenderSeries]
 
@@ -51,20 +52,13 @@ async def sort_by_name(
     return sorted(series_list, key=key, reverse=reverse)
 
 
-def _regex(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as error:
-        raise InputError(f"invalid regular expression {pattern!r}: {error}") from error
-
-
 async def exclude(ctx: Context, series_list: SeriesList, pattern: str) -> SeriesList:
-    regex = _regex(pattern)
+    regex = compile_regex(pattern, "exclude")
     return [series for series in series_list if not regex.search(series.name)]
 
 
 async def grep(ctx: Context, series_list: SeriesList, pattern: str) -> SeriesList:
-    regex = _regex(pattern)
+    regex = compile_regex(pattern, "grep")
     return [series for series in series_list if regex.search(series.name)]
 
 

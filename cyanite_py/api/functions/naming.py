@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from cyanite_py.api.functions.evaluate import Context
+from cyanite_py.api.functions.regex import compile_regex
 from cyanite_py.api.functions.registry import Function, Param
 from cyanite_py.api.functions.series import InputError, RenderSeries
 from cyanite_py.api.target import Call, Path, parse
@@ -49,11 +49,11 @@ async def alias_by_node(ctx: Context, series_list: SeriesList, *nodes: int | str
 
 async def alias_sub(ctx: Context, series_list: SeriesList, search: str, replace: str) -> SeriesList:
     """Names rewritten by a regex; `\\1` in `replace` is the first group, as in Python's re."""
+    pattern = compile_regex(search, "aliasSub")
     try:
-        pattern = re.compile(search)
         return [series.renamed(pattern.sub(replace, series.name)) for series in series_list]
-    except (re.error, IndexError) as error:
-        raise InputError(f"aliasSub: invalid pattern or replacement: {error}") from error
+    except (IndexError, ValueError) as error:
+        raise InputError(f"aliasSub: invalid replacement {replace!r}: {error}") from None
 
 
 FUNCTIONS = (

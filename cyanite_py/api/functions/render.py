@@ -101,10 +101,18 @@ def to_csv(data: Sequence[RenderSeries], tz: tzinfo) -> str:
     writer = csv.writer(buffer, dialect="excel")
     for series in data:
         for index, value in enumerate(series.values.tolist()):
-            moment = datetime.fromtimestamp(series.start + index * series.step, tz)
+            moment = _local_time(series.start + index * series.step, tz)
             shown = "" if math.isnan(value) else value
-            writer.writerow((series.name, moment.strftime("%Y-%m-%d %H:%M:%S"), shown))
+            writer.writerow((series.name, moment, shown))
     return buffer.getvalue()
+
+
+def _local_time(epoch: int, tz: tzinfo) -> str:
+    """`YYYY-MM-DD HH:MM:SS` in `tz`, or the epoch itself where no calendar date exists."""
+    try:
+        return datetime.fromtimestamp(epoch, tz).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return str(epoch)
 
 
 def to_raw(data: Sequence[RenderSeries]) -> str:

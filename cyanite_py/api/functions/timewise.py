@@ -15,6 +15,7 @@ from cyanite_py.api.functions.series import (
     aggregator,
     nan_array,
 )
+from cyanite_py.api.limits import LimitExceeded
 from cyanite_py.model import FloatArray
 
 SeriesList = list[RenderSeries]
@@ -60,6 +61,7 @@ async def summarize(
             first = series.start - series.start % interval
             end = series.end - series.end % interval + interval
         buckets = math.ceil((end - first) / interval)
+        ctx.budget.charge(buckets, f"summarize into {interval_text!r} buckets")
         if align_to_from:
             end = first + buckets * interval
         suffix = ", true" if align_to_from else ""
@@ -102,6 +104,7 @@ async def moving_average(
         preview = abs(parse_offset(window))
         label = f'"{window}"'
     else:
+        _check_window(ctx, window)
         current = await source.over(ctx.start, ctx.end)
         if not current:
             return []
@@ -110,6 +113,7 @@ async def moving_average(
     results = []
     for series in await source.over(ctx.start - preview, ctx.end):
         points = preview // series.step if isinstance(window, str) else window
+        _check_window(ctx, points)
         factor = series.x_files_factor if x_files_factor is None else x_files_factor
         results.append(
             series.derive(
@@ -122,11 +126,22 @@ async def moving_average(
     return results
 
 
+def _check_window(ctx: Context, points: int) -> None:
+    """Refuse a window of more points than a whole request may lay out."""
+    if points > ctx.budget.limit:
+        raise LimitExceeded(
+            f"movingAverage window of {points} points is over api.max_points ({ctx.budget.limit})"
+        )
+
+
 def _dst_correction(ctx: Context, delta: int) -> int:
     """An hour to add when one range is all in daylight saving time and the other all out."""
 
     def in_dst(moment: int) -> bool:
-        return bool(datetime.fromtimestamp(moment, ctx.tz).dst())
+        try:
+            return bool(datetime.fromtimestamp(moment, ctx.tz).dst())
+        except (OverflowError, OSError, ValueError):  # beyond the dates a zone can tell
+            return False
 
     asked = (in_dst(ctx.start), in_dst(ctx.end))
     shifted = (in_dst(ctx.start + delta), in_dst(ctx.end + delta))

@@ -1,0 +1,93 @@
+"""The reader as a request sees it: globs, matches and cells bounded before any read.
+
+A read's grid is clamped to what can exist (no earlier than the longest period of the
+paths' resolutions, no later than `api.max_future` past now), then its cells are charged
+to the request's budget before the reader allocates them, so `from=0` costs a month of
+five-minute windows, not fifty years of them, and `to=20000000000` is refused, not tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cyanite_py.api.limits import Budget, Deadline, LimitExceeded
+from cyanite_py.index.base import Node
+from cyanite_py.index.glob import count_alternatives
+from cyanite_py.model import Series
+from cyanite_py.query import LiveView, Reader, choose_resolution
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    """The configured bounds a bounded reader applies (see `ApiConfig`)."""
+
+    max_points: int
+    max_glob_alternatives: int
+    max_future: int
+
+
+class BoundedReader:
+    """Reads for one request: `find`, `expand` and `fetch` of `Reader`, within its bounds."""
+
+    def __init__(
+        self, reader: Reader, limits: ReadLimits, budget: Budget, deadline: Deadline
+    ) -> None:
+        self._reader = reader
+        self._limits = limits
+        self.budget = budget
+        self.deadline = deadline
+        # The reader's view of the rules; read here so cells are counted before a read.
+        self._live: LiveView = reader._live
+
+    def now(self) -> int:
+        return self._reader.now()
+
+    def check_glob(self, pattern: str) -> None:
+        """Refuse a glob whose braces spell out more names than `api.max_glob_alternatives`."""
+        limit = self._limits.max_glob_alternatives
+        if count_alternatives(pattern, limit) > limit:
+            raise LimitExceeded(
+                f"glob {pattern[:100]!r} spells out more than {limit} alternatives "
+                "(api.max_glob_alternatives)"
+            )
+
+    async def find(self, pattern: str) -> list[Node]:
+        self.deadline.check()
+        self.check_glob(pattern)
+        return await self._reader.find(pattern)
+
+    async def expand(self, patterns: Sequence[str]) -> list[str]:
+        self.deadline.check()
+        for pattern in patterns:
+            self.check_glob(pattern)
+        return await self._reader.expand(patterns)
+
+    async def fetch(
+        self, paths: Sequence[str], start: int, end: int, aggregate: str = "mean"
+    ) -> list[Series]:
+        """`Reader.fetch` over the clamped range, once its cells fit the budget."""
+        self.deadline.check()
+        start, end = self.clamp(paths, start, end)
+        self.budget.charge(self.cells(paths, start, end), f"reading {len(paths)} series")
+        return await self._reader.fetch(paths, start, end, aggregate)
+
+    def clamp(self, paths: Sequence[str], start: int, end: int) -> tuple[int, int]:
+        """`[start, end]` cut to the time any of `paths` can hold data for."""
+        now = self.now()
+        end = min(end, now + self._limits.max_future)
+        periods = [
+            resolution.period for path in paths for resolution in self._live.resolutions_for(path)
+        ]
+        if periods:
+            start = max(start, min(now - max(periods), end))
+        return start, max(start, end)
+
+    def cells(self, paths: Sequence[str], start: int, end: int) -> int:
+        """How many cells `Reader.fetch` lays out for `paths` over `[start, end]`."""
+        age = max(self.now() - start, 0)
+        total = 0
+        for path in paths:
+            step = choose_resolution(self._live.resolutions_for(path), age).precision
+            total += (end - end % step) // step - (start - start % step) // step + 2
+        return total
