@@ -131,7 +131,7 @@ class CarbonInput:
         self, port: int, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
     ) -> None:
         counters = self._udp
-        async for datagram in receive_datagrams(self.config.host, port, task_status):
+        async for datagram in receive_datagrams(self.config.host, port, task_status, counters):
             counters.datagram(len(datagram))
             now = int(time.time())
             counters.offer(

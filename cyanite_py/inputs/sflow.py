@@ -65,7 +65,7 @@ class SflowInput:
         config = self.config
         async with self._send:
             datagrams = receive_datagrams(
-                config.host, config.port, task_status, config.receive_buffer
+                config.host, config.port, task_status, self._counters, config.receive_buffer
             )
             async for datagram in datagrams:
                 self._receive(datagram)
