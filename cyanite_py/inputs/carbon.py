@@ -15,15 +15,16 @@ from functools import partial
 from typing import Literal
 
 import trio
-from pydantic import NonNegativeInt
+from pydantic import NonNegativeInt, PositiveInt
 
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.counting import InputCounters
 from cyanite_py.inputs.lines import parse_chunk
 from cyanite_py.inputs.parse_workers import ParseWorkers
+from cyanite_py.inputs.tcp_limits import ConnectionGate, raise_open_files_limit
 from cyanite_py.inputs.udp import receive_datagrams
 from cyanite_py.model import EngineBatch, KeyedPoints
-from cyanite_py.settings import settings
+from cyanite_py.settings import Duration, settings
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ class CarbonInputConfig:
     max_line_length: int = 16384
     read_size: int = 256 * 1024
     parse_workers: NonNegativeInt = 1
+    max_connections: PositiveInt = 512
+    """TCP connections open at once; more are closed as they arrive."""
+    idle_timeout: Duration = 300
+    """Seconds a TCP connection may send nothing before it is closed."""
 
 
 class CarbonInput:
@@ -52,6 +57,7 @@ class CarbonInput:
         self._send = send
         self._tcp = InputCounters(registry, f"carbon_tcp_{config.port}")
         self._udp = InputCounters(registry, f"carbon_udp_{config.port}")
+        self._gate = ConnectionGate(config.max_connections, config.idle_timeout, self._tcp)
         self._workers = (
             ParseWorkers(config.parse_workers, config.max_line_length, self._deliver, self._tcp)
             if config.parse_workers
@@ -59,6 +65,7 @@ class CarbonInput:
         )
 
     async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        raise_open_files_limit()
         async with self._send, trio.open_nursery() as workers:
             if self._workers is not None:
                 workers.start_soon(self._workers.run)
@@ -80,18 +87,23 @@ class CarbonInput:
             task_status.started(port)
 
     async def _serve_connection(self, stream: trio.SocketStream) -> None:
+        if not self._gate.admit():
+            await stream.aclose()
+            return
+        try:
+            await self._read_lines(stream)
+        finally:
+            self._gate.leave()
+
+    async def _read_lines(self, stream: trio.SocketStream) -> None:
         counters = self._tcp
-        counters.connections.inc()
         forward = self._parse_here if self._workers is None else self._workers.lane().send
         limit = self.config.max_line_length
         pending = b""
         skipping = False
         async with stream:
             while True:
-                try:
-                    data = await stream.receive_some(self.config.read_size)
-                except trio.BrokenResourceError:
-                    data = b""
+                data = await self._gate.receive(stream, self.config.read_size)
                 if not data:
                     break
                 counters.bytes.inc(len(data))

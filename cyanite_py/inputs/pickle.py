@@ -19,13 +19,15 @@ from functools import partial
 from typing import Any, Literal
 
 import trio
+from pydantic import PositiveInt
 
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.counting import InputCounters
 from cyanite_py.inputs.lines import Reject, clean, plain_paths
+from cyanite_py.inputs.tcp_limits import ConnectionGate, raise_open_files_limit
 from cyanite_py.model import EngineBatch, PointBatch
 from cyanite_py.ratelog import RateLimitedLog
-from cyanite_py.settings import settings
+from cyanite_py.settings import Duration, settings
 
 log = logging.getLogger(__name__)
 HEADER = struct.Struct("!I")
@@ -37,6 +39,12 @@ class PickleInputConfig:
     host: str = "0.0.0.0"
     port: int = 2004
     max_message_size: int = 1024 * 1024
+    max_connections: PositiveInt = 512
+    """Connections open at once; more are closed as they arrive."""
+    idle_timeout: Duration = 300
+    """Seconds a connection may send nothing before it is closed."""
+    max_buffered: PositiveInt = 64 * 1024 * 1024
+    """Bytes of unfinished messages held over all connections; the one that passes it closes."""
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -69,8 +77,17 @@ def points_from_items(items: Any, now: int, reject: Reject) -> PointBatch:
 
 
 def _plain_paths(paths: tuple[Any, ...]) -> bool:
-    """Whether every path is a string, non-empty and free of whitespace."""
-    return all(type(path) is str for path in paths) and plain_paths(paths)
+    """Whether every path is a string, non-empty, free of whitespace and valid UTF-8
+    (a pickle can carry lone surrogates, which no answer could encode)."""
+    if not all(type(path) is str for path in paths):
+        return False
+    joined = " ".join(paths)
+    if not joined.isascii():
+        try:
+            joined.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return plain_paths(paths)
 
 
 def _points_one_by_one(items: list[Any] | tuple[Any, ...], now: int, reject: Reject) -> PointBatch:
@@ -110,9 +127,22 @@ class PickleInput:
         self.config = config
         self._send = send
         self._counters = InputCounters(registry, f"pickle_{config.port}")
+        self._gate = ConnectionGate(config.max_connections, config.idle_timeout, self._counters)
         self._log = RateLimitedLog(log)
+        self._buffers: dict[int, bytearray] = {}
+        registry.gauge(
+            "input_bytes_buffered",
+            "bytes of unfinished messages held",
+            lambda: float(self.buffered()),
+            input=self._counters.name,
+        )
+
+    def buffered(self) -> int:
+        """Bytes of unfinished messages held over all connections."""
+        return sum(map(len, self._buffers.values()))
 
     async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        raise_open_files_limit()
         async with self._send, trio.open_nursery() as nursery:
             serve = partial(trio.serve_tcp, host=self.config.host)
             listeners = await nursery.start(serve, self._serve_connection, self.config.port)
@@ -121,23 +151,39 @@ class PickleInput:
             task_status.started(port)
 
     async def _serve_connection(self, stream: trio.SocketStream) -> None:
+        if not self._gate.admit():
+            await stream.aclose()
+            return
+        buffer = self._buffers[id(stream)] = bytearray()
+        try:
+            async with stream:
+                await self._read_messages(stream, buffer)
+        finally:
+            del self._buffers[id(stream)]
+            self._gate.leave()
+
+    async def _read_messages(self, stream: trio.SocketStream, buffer: bytearray) -> None:
+        """Read and hand on whole messages until the stream ends or must be closed."""
         counters = self._counters
-        counters.connections.inc()
-        buffer = bytearray()
-        async with stream:
-            while True:
-                try:
-                    data = await stream.receive_some(256 * 1024)
-                except trio.BrokenResourceError:
-                    return
-                if not data:
-                    if buffer:
-                        counters.reject("truncated")
-                    return
-                counters.bytes.inc(len(data))
-                buffer += data
-                if not await self._consume(buffer):
-                    return
+        while True:
+            data = await self._gate.receive(stream, 256 * 1024)
+            if not data:
+                if buffer:
+                    counters.reject("truncated")
+                return
+            counters.bytes.inc(len(data))
+            buffer += data
+            if not await self._consume(buffer):
+                return
+            held = self.buffered() if buffer else 0
+            if held > self.config.max_buffered:
+                counters.reject("buffered_over_limit")
+                self._log.warning(
+                    "buffered",
+                    "closing a pickle connection: %d bytes of unfinished messages held",
+                    held,
+                )
+                return
 
     async def _consume(self, buffer: bytearray) -> bool:
         """Handle every whole message in `buffer`; False when the connection must close."""

@@ -9,17 +9,21 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from cyanite_py.model import PointBatch
+from cyanite_py.sflow.admission import SourceAdmission
 from cyanite_py.sflow.naming import AgentNames, source_name
 from cyanite_py.sflow.rates import RateTracker
 from cyanite_py.sflow.wire import parse_datagram
 
 
 class Decoded(NamedTuple):
-    """A datagram's points, how many counter samples gave them, and its first damage."""
+    """A datagram's points, how many counter samples gave them, and its first damage;
+    samples refused by admission are counted apart, with the reason."""
 
     batch: PointBatch
     samples: int
     problem: str | None
+    refused: int = 0
+    refusal: str | None = None
 
 
 class SflowDecoder:
@@ -29,10 +33,16 @@ class SflowDecoder:
     emitted as they are either way. Every point carries the receive time `now`.
     """
 
-    def __init__(self, prefix: str = "sflow", rates: bool = False) -> None:
+    def __init__(
+        self,
+        prefix: str = "sflow",
+        rates: bool = False,
+        admission: SourceAdmission | None = None,
+    ) -> None:
         self._prefix = prefix
         self._names = AgentNames()
         self._rates = RateTracker() if rates else None
+        self._admission = admission
 
     def decode(self, data: bytes, now: int) -> Decoded:
         datagram = parse_datagram(data)
@@ -40,7 +50,8 @@ class SflowDecoder:
         samples = datagram.samples
         if not samples:
             return Decoded(batch, 0, datagram.problem)
-        agent = f"{self._prefix}.{self._names.name(datagram.agent, samples)}."
+        agent_name = self._names.name(datagram.agent, samples)
+        agent = f"{self._prefix}.{agent_name}."
         paths, values = batch.paths, batch.values
         tracker = self._rates
         epoch = 0
@@ -48,8 +59,15 @@ class SflowDecoder:
             epoch = tracker.agent_epoch(
                 (datagram.agent, datagram.sub_agent), datagram.sequence, datagram.uptime
             )
+        refused, refusal = 0, None
         for sample in samples:
-            base = agent + source_name(sample) + "."
+            source = source_name(sample)
+            if self._admission is not None:
+                reason = self._admission.refusal(agent_name, source)
+                if reason is not None:
+                    refused, refusal = refused + 1, reason
+                    continue
+            base = agent + source + "."
             gauges = sample.gauges
             paths.extend([base + name for name, _ in gauges])
             values.extend([value for _, value in gauges])
@@ -63,4 +81,4 @@ class SflowDecoder:
             paths.extend([base + name for name, _ in rates])
             values.extend([rate for _, rate in rates])
         batch.times = [now] * len(paths)
-        return Decoded(batch, len(samples), datagram.problem)
+        return Decoded(batch, len(samples), datagram.problem, refused, refusal)
