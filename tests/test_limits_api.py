@@ -220,3 +220,16 @@ async def test_a_request_past_the_timeout_answers_503(
     assert response.status_code == 503
     assert "api.timeout" in response.json()["message"]
     assert registry.value("api_requests_timed_out") == 1
+
+
+async def test_jsonp_is_off_unless_enabled_and_answers_say_nosniff(world: World) -> None:
+    params = {"target": "a.b1", "jsonp": "show"}
+    async with client_for(world) as client:
+        refused = await client.get("/render", params=params)
+        assert_refused(refused, "api.jsonp")
+        assert refused.headers["x-content-type-options"] == "nosniff"
+        assert (await client.get("/ping")).headers["x-content-type-options"] == "nosniff"
+    async with client_for(world, jsonp=True) as client:
+        wrapped = await client.get("/render", params=params)
+        assert wrapped.text.startswith("show([")
+        assert_refused(await client.get("/render", params={**params, "jsonp": "x);alert(1"}))

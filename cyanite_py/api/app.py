@@ -51,6 +51,8 @@ class ApiConfig:
     """Seconds a request may evaluate before it is abandoned with a 503."""
     max_concurrent: PositiveInt = 2
     """Requests evaluated at once in worker threads; more wait their turn (within timeout)."""
+    jsonp: bool = False
+    """Whether /render wraps json in `jsonp=callback(...)`, which any web page can read."""
 
 
 class PayloadTooLarge(BadRequest):
@@ -68,7 +70,7 @@ def build_app(reader: Reader, registry: Registry, config: ApiConfig | None = Non
     evaluator = Evaluator(reader, limits, config.max_concurrent, config.timeout, registry)
     routes = [
         *cyanite.routes(evaluator),
-        *graphite.routes(evaluator),
+        *graphite.routes(evaluator, jsonp=config.jsonp),
         Route("/prometheus", prometheus),
     ]
 
@@ -102,8 +104,12 @@ def build_app(reader: Reader, registry: Registry, config: ApiConfig | None = Non
     return app
 
 
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
 class _Guard:
-    """Counts requests and their latency per route, and bounds request bodies."""
+    """Counts requests and their latency per route, bounds request bodies, and tells
+    browsers not to guess content types (so no answer is run as a script)."""
 
     def __init__(self, app: ASGIApp, registry: Registry, max_body_size: int) -> None:
         self.app = app
@@ -137,6 +143,7 @@ class _Guard:
             nonlocal status
             if event["type"] == "http.response.start":
                 status = event["status"]
+                event = {**event, "headers": [*event.get("headers", ()), _NOSNIFF]}
             await send(event)
 
         try:

@@ -8,6 +8,7 @@ functions served, `/version` names the graphite-web version whose behaviour this
 from __future__ import annotations
 
 import math
+import re
 from datetime import tzinfo
 from urllib.parse import parse_qsl
 
@@ -28,15 +29,17 @@ from cyanite_py.index.base import Node
 
 GRAPHITE_VERSION = "1.1.10"
 _FORM = "application/x-www-form-urlencoded"
+_CALLBACK = re.compile(r"[A-Za-z_$][\w$.]{0,99}", re.ASCII)
 _NO_CACHE = {"Pragma": "no-cache", "Cache-Control": "no-cache"}
 
 
-def routes(reader: Evaluator) -> list[Route]:
-    """The graphite-web routes, reading and evaluating through `reader`."""
+def routes(reader: Evaluator, jsonp: bool = False) -> list[Route]:
+    """The graphite-web routes, reading and evaluating through `reader`; `jsonp` allows
+    `/render?jsonp=callback`."""
     both = ["GET", "POST"]
 
     async def render(request: Request) -> Response:
-        return await _render(reader, await _params(request))
+        return await _render(reader, await _params(request), jsonp)
 
     async def find(request: Request) -> Response:
         return await _find(reader, await _params(request))
@@ -83,7 +86,7 @@ async def _params(request: Request) -> MultiDict:
     return MultiDict(items)
 
 
-async def _render(reader: Evaluator, params: MultiDict) -> Response:
+async def _render(reader: Evaluator, params: MultiDict, allow_jsonp: bool) -> Response:
     targets = [t for t in (*params.getlist("target"), *params.getlist("target[]")) if t.strip()]
     start, end, now, tz, factor = _range(reader.now(), params)
     fmt = "raw" if "rawData" in params else params.get("format", "json")
@@ -91,6 +94,11 @@ async def _render(reader: Evaluator, params: MultiDict) -> Response:
         raise BadRequest(f"format {fmt!r} is not served; use json, csv or raw")
     max_points = _max_data_points(params.get("maxDataPoints"))
     no_null_points = "noNullPoints" in params
+    jsonp = params.get("jsonp")
+    if jsonp and not allow_jsonp:
+        raise BadRequest("jsonp is not served (api.jsonp is off)")
+    if jsonp and not _CALLBACK.fullmatch(jsonp):
+        raise BadRequest("jsonp must name a function: letters, digits, _, $ and .")
 
     async def job(source: ThreadSource) -> bytes:
         ctx = Context(
@@ -113,7 +121,6 @@ async def _render(reader: Evaluator, params: MultiDict) -> Response:
         return Response(body, media_type="text/csv", headers=_NO_CACHE)
     if fmt == "raw":
         return PlainTextResponse(body, headers=_NO_CACHE)
-    jsonp = params.get("jsonp")
     if jsonp:
         wrapped = jsonp.encode() + b"(" + body + b")"
         return Response(wrapped, media_type="text/javascript", headers=_NO_CACHE)
