@@ -241,3 +241,44 @@ class StoreContract:
         assert len(found.get("unknown") or Windows.empty()) == 0
         assert len(found["known"]) == 1
         assert not any(math.isnan(v) for v in found["known"].values("mean"))
+
+    # The engine writes a window in parts (late points, checkpoints of open windows, a
+    # replay, a second server), so every store merges them exactly: counts and sums added,
+    # min and max combined.
+
+    async def test_a_window_written_in_three_writes_reads_back_merged(self, store: Store) -> None:
+        parts = [
+            snap("parts", BASE, count=2, total=3.0, low=1.0, high=2.0),
+            snap("parts", BASE, count=1, total=-4.0, low=-4.0, high=-4.0),
+            snap("parts", BASE, count=3, total=30.0, low=9.0, high=11.0),
+        ]
+        for part in parts:
+            await store.write(batch(part, snap("parts", BASE + 10, total=float(part.count))))
+        assert rows(await read_one(store, "parts")) == [
+            (BASE, 6.0, 29.0, -4.0, 11.0),
+            (BASE + 10, 3.0, 6.0, 1.0, 3.0),
+        ]
+        found = await store.read(["parts"], FINE, BASE, BASE + 20, "mean")
+        assert found["parts"].values.tolist() == [29.0 / 6, 2.0]
+
+    async def test_one_window_twice_in_one_batch_merges(self, store: Store) -> None:
+        await store.write(
+            batch(
+                snap("twice", BASE, count=1, total=2.0, low=2.0, high=2.0),
+                snap("twice", BASE, count=1, total=5.0, low=5.0, high=5.0),
+            )
+        )
+        assert rows(await read_one(store, "twice")) == [(BASE, 2.0, 7.0, 2.0, 5.0)]
+
+    async def test_parts_merge_per_resolution_and_path(self, store: Store) -> None:
+        for _ in range(2):
+            await store.write(
+                batch(
+                    snap("pm.a", BASE, total=1.0),
+                    snap("pm.a", BASE, count=6, total=6.0, resolution=COARSE),
+                    snap("pm.b", BASE, total=7.0),
+                )
+            )
+        assert rows(await read_one(store, "pm.a")) == [(BASE, 2.0, 2.0, 1.0, 1.0)]
+        assert rows(await read_one(store, "pm.a", COARSE)) == [(BASE, 12.0, 12.0, 1.0, 1.0)]
+        assert rows(await read_one(store, "pm.b")) == [(BASE, 2.0, 14.0, 7.0, 7.0)]

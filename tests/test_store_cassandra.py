@@ -1,5 +1,6 @@
 """The Cassandra store against a real node: the shared contract, Cassandra's own
-behaviour (replacing writes, TTL, paging, errors counted), and a node stopped under load."""
+behaviour (merged rewrites and retries, bounded partitions, TTL, paging, errors counted),
+and a node stopped under load."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from cassandra.cluster import Session
 from cyanite_py.counters import Registry
 from cyanite_py.model import Resolution, SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
+from cyanite_py.store.blocks import BLOCK_WINDOWS
 from cyanite_py.store.cassandra import CassandraStore
 from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
+from cyanite_py.store.cassandra_layout import PART_WINDOWS
 from cyanite_py.store.writer import StoreWriter, StoreWriterConfig
 from tests.fixtures_cassandra import SERVICES, services, store_config
 from tests.store_contract import (
@@ -47,31 +50,78 @@ async def store(
 
 
 class TestCassandraStore(StoreContract):
-    async def test_rewritten_window_is_replaced(self, store: CassandraStore) -> None:
+    async def test_rewritten_window_merges(self, store: CassandraStore) -> None:
         await store.write(batch(snap("r", BASE, count=2, total=4.0, low=1.0, high=3.0)))
         await store.write(batch(snap("r", BASE, count=1, total=5.0, low=5.0, high=5.0)))
-        assert rows(await read_one(store, "r")) == [(BASE, 1.0, 5.0, 5.0, 5.0)]
+        assert rows(await read_one(store, "r")) == [(BASE, 3.0, 9.0, 1.0, 5.0)]
+
+    async def test_a_retried_batch_is_not_counted_twice(self, store: CassandraStore) -> None:
+        """The writer passes the same batch again after a failure that may have landed."""
+        again = batch(snap("retry", BASE, count=2, total=4.0, low=1.0, high=3.0))
+        await store.write(again)
+        await store.write(again)
+        await store.write(batch(snap("retry", BASE, count=1, total=5.0, low=5.0, high=5.0)))
+        assert rows(await read_one(store, "retry")) == [(BASE, 3.0, 9.0, 1.0, 5.0)]
 
     async def test_reads_follow_every_page(self, store: CassandraStore) -> None:
-        """More windows than the driver's page of 5000 rows."""
+        """More rows than the driver's page of 5000, written one window a write."""
         first = NOW - NOW % FINE.precision - 80_000
-        times = [first + 10 * i for i in range(7000)]
-        await store.write(batch(*(snap("paged", t, total=float(t)) for t in times)))
+        times = [first + 10 * i for i in range(6000)]
+        for chunk in range(0, len(times), 1000):
+            # Every window alone in its own write, so each is a row of its own.
+            for offset in range(10):
+                part = times[chunk + offset : chunk + 1000 : 10]
+                await store.write(batch(*(snap("paged", t, total=float(t)) for t in part)))
         windows = await read_one(store, "paged", start=0, end=NOW + 1)
         assert windows.times.tolist() == times
+        assert windows.values("sum").tolist() == [float(t) for t in times]
+
+    async def test_partitions_are_bounded_in_time(
+        self, store: CassandraStore, cassandra_session: Session, cassandra_keyspace: str
+    ) -> None:
+        span = FINE.precision * PART_WINDOWS
+        times = [BASE - BASE % span - 20 + 10 * i for i in range(4)]
+        await store.write(batch(*(snap("bounded", t, total=float(t)) for t in times)))
+        assert rows(await read_one(store, "bounded", start=times[0], end=times[-1] + 1)) == [
+            (t, 1.0, float(t), float(t), float(t)) for t in times
+        ]
+        expected = [times[0] - times[0] % span, times[-1] - times[-1] % span]
+        found = cassandra_session.execute(
+            f"SELECT part, start FROM {cassandra_keyspace}.block WHERE path = 'bounded'"
+            f" AND precision = 10 AND part IN ({expected[0]}, {expected[1]})"
+        )
+        assert sorted({part for part, _ in found}) == expected
+        assert expected[1] - expected[0] == span
+
+    async def test_a_replayed_series_is_packed_into_blocks(
+        self, cassandra_hosts: str, nursery: trio.Nursery, cassandra_keyspace: str
+    ) -> None:
+        registry = Registry()
+        store = CassandraStore(store_config(cassandra_hosts, cassandra_keyspace), registry)
+        await nursery.start(store.run)
+        first = BASE - BASE % (FINE.precision * BLOCK_WINDOWS)
+        times = [first + 10 * i for i in range(3 * BLOCK_WINDOWS)]
+        await store.write(batch(*(snap("packed", t, total=float(t)) for t in times)))
+        assert registry.value("store_cassandra_rows", op="write") == 3
+        assert registry.value("store_cassandra_statements", op="write") == 1
+        windows = await read_one(store, "packed", start=first, end=times[-1] + 1)
+        assert windows.values("sum").tolist() == [float(t) for t in times]
 
     async def test_rows_expire_after_their_period(
         self, store: CassandraStore, cassandra_session: Session, cassandra_keyspace: str
     ) -> None:
         hour = Resolution(10, 3600)
-        await store.write(batch(snap("ttl", BASE, resolution=hour), snap("ttl", BASE)))
+        await store.write(batch(snap("ttl", BASE, resolution=hour)))
+        await store.write(batch(snap("ttl", BASE)))
         found = cassandra_session.execute(
-            f"SELECT period, TTL(point) FROM {cassandra_keyspace}.metric WHERE path = 'ttl'"
-            " AND precision = 10 AND period IN (3600, 86400)"
+            f"SELECT stamp, TTL(data) FROM {cassandra_keyspace}.block WHERE path = 'ttl'"
+            " AND precision = 10 AND part = %s",
+            (BASE - BASE % (10 * PART_WINDOWS),),
         )
-        ttls = {period: ttl for period, ttl in found}
-        assert 3500 < ttls[3600] <= 3600
-        assert 86300 < ttls[86400] <= 86400
+        ttls = sorted(ttl for _, ttl in found)
+        assert len(ttls) == 2
+        assert 3500 < ttls[0] <= 3600
+        assert 86300 < ttls[1] <= 86400
 
     async def test_statements_are_counted(
         self, cassandra_hosts: str, nursery: trio.Nursery, cassandra_keyspace: str
@@ -81,8 +131,11 @@ class TestCassandraStore(StoreContract):
         await nursery.start(store.run)
         await store.write(batch(snap("c.one", BASE), snap("c.two", BASE), new_paths=("c.one",)))
         await store.read(["c.one", "c.two", "c.three"], FINE, BASE, NOW, "mean")
-        assert registry.value("store_cassandra_statements", op="write") == 3
-        assert registry.value("store_cassandra_statements", op="read") == 3
+        # One batch of two block rows, one path row; one read for the three paths.
+        assert registry.value("store_cassandra_statements", op="write") == 2
+        assert registry.value("store_cassandra_statements", op="read") == 1
+        assert registry.value("store_cassandra_rows", op="write") == 2
+        assert registry.value("store_cassandra_rows", op="read") == 2
         assert registry.value("store_snapshots_written", store="cassandra") == 2
 
     async def test_failed_requests_raise_unavailable_and_are_counted(
@@ -95,7 +148,7 @@ class TestCassandraStore(StoreContract):
         registry = Registry()
         store = CassandraStore(store_config(cassandra_hosts, cassandra_keyspace), registry)
         await nursery.start(store.run)
-        cassandra_session.execute(f"DROP TABLE {cassandra_keyspace}.metric", timeout=60)
+        cassandra_session.execute(f"DROP TABLE {cassandra_keyspace}.block", timeout=60)
         with pytest.raises(StoreUnavailable):
             await store.write(batch(snap("gone", BASE)))
         with pytest.raises(StoreUnavailable):
@@ -130,6 +183,8 @@ def test_schema_uses_time_window_compaction_and_the_replication_factor() -> None
     assert "CREATE KEYSPACE IF NOT EXISTS metrics_eu" in cql
     assert "'replication_factor': 3" in cql
     assert "TimeWindowCompactionStrategy" in cql
+    assert "'compaction_window_size': '24'" in cql
+    assert "'compaction_window_size': '6'" in schema_cql("m", 1, compaction_window=6 * 3600)
     assert "DateTiered" not in cql and "read_repair_chance" not in cql
 
 
@@ -144,6 +199,8 @@ def test_config_defaults_and_validation() -> None:
         {"write_consistency": "SOME"},
         {"cluster": []},
         {"max_in_flight": 0},
+        {"read_paths": 0},
+        {"compaction_window": "90m"},
         {"colour": "blue"},
     ):
         with pytest.raises(ValueError):
@@ -193,12 +250,12 @@ async def test_writer_keeps_snapshots_while_the_node_is_down(
     writer = StoreWriter(StoreWriterConfig(max_buffered=20_000, retry_max=1.0), store, registry)
     await nursery.start(store.run)
     await nursery.start(writer.run)
-    writer.submit(_numbered(0, 1000))
+    await writer.submit(_numbered(0, 1000))
     await _until_written(writer, 60)
 
     await trio.to_thread.run_sync(services, "stop")
     for start in range(1000, 11_000, 2000):
-        writer.submit(_numbered(start, 2000))
+        await writer.submit(_numbered(start, 2000))
         await trio.sleep(0.5)
     assert writer.buffered == 10_000
     await trio.to_thread.run_sync(services, "start")
@@ -227,7 +284,7 @@ async def test_store_started_while_the_node_is_down_connects_later(
             await nursery.start(store.run)
         assert not store.connected
         await nursery.start(writer.run)
-        writer.submit(_numbered(0, 500))
+        await writer.submit(_numbered(0, 500))
         await trio.sleep(1)
     finally:
         await trio.to_thread.run_sync(services, "start")

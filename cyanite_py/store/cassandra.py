@@ -1,147 +1,65 @@
-"""A store in Apache Cassandra (4.0 or later), in Cyanite's layout.
+"""A store in Apache Cassandra (4.0 or later).
 
-One `metric` row per (path, precision, period, window start), holding Cyanite's
-`metric_point` (max, mean, min, sum) and the count; rows expire through a TTL of their
-resolution's period, under TimeWindowCompactionStrategy. A `path` table keeps every path
+Windows are kept as packed blocks in the `block` table (see
+`cyanite_py.store.cassandra_layout` for the key and why), expiring through a TTL of their
+resolution's period under TimeWindowCompactionStrategy. A `path` table keeps every path
 written, so the memory index rebuilds from Cassandra at start-up.
 
-The driver runs its own I/O thread. Requests are sent from the trio thread and their
-completion is handed back through the trio token, so a request costs a callback, not a
-thread, and the trio loop never blocks. Only session set-up (connect, prepare) runs in a
-worker thread. Writing a window again replaces it.
+Cassandra's cost is per request far more than per row or byte, so a write sends its rows
+as unlogged batches of up to `max_batch_rows` rows (grouped per replica when the cluster
+has more than one host), and a read asks for `read_paths` paths a request and decodes
+the blocks column-wise with numpy. A window written again MERGES with the stored one:
+each write's rows carry a stamp of their own and reads fold records of the same time. A
+batch that the writer retries after a failure keeps its stamp, so rows that landed before
+the failure are written again identically instead of counted twice.
+
+The driver runs its own I/O thread; requests are sent from the trio thread and answered
+through the trio token (`cassandra_calls`), so the trio loop never blocks. Only session
+set-up (connect, prepare) runs in a worker thread.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 import trio
 from cassandra import ConsistencyLevel, OperationTimedOut, ReadTimeout, WriteTimeout
 from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import (
-    EXEC_PROFILE_DEFAULT,
-    Cluster,
-    ExecutionProfile,
-    ResponseFuture,
-    Session,
-)
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.policies import (
     DCAwareRoundRobinPolicy,
     ExponentialReconnectionPolicy,
-    HostStateListener,
     TokenAwarePolicy,
 )
-from cassandra.query import PreparedStatement, tuple_factory
+from cassandra.query import BatchStatement, BatchType, PreparedStatement, tuple_factory
 
-from cyanite_py.counters import Counter, Registry
-from cyanite_py.model import Resolution, Series, SnapshotBatch, Windows
+from cyanite_py.counters import Registry
+from cyanite_py.model import Resolution, Series, SnapshotBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.store.base import StoreUnavailable
+from cyanite_py.store.blocks import unpack
+from cyanite_py.store.cassandra_calls import Calls, HostEvents, Request, ignore
 from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
+from cyanite_py.store.cassandra_layout import RowValues, read_spans, requests, write_rows
 
 log = logging.getLogger(__name__)
 
-MAX_TTL = 20 * 365 * 86400
-"""Cassandra refuses a TTL above 20 years."""
 RECONNECT_MAX_DELAY = 10.0
 """Seconds between attempts at most, so a restarted node is used again soon."""
 READ_PROFILE = "cyanite_read"
+MAX_BATCH_ROWS = 128
+"""Rows of one unlogged batch at most: past a few dozen, a larger batch saves little."""
 _OPS = ("write", "read", "schema")
+_BY_BLOCK = itemgetter(0, 1)
 
 
 def _statements(cql: str) -> list[str]:
     return [part.strip() for part in cql.split(";") if part.strip()]
-
-
-Handler = Callable[[list[Any]], None]
-"""Takes the rows of one answered request, in the trio thread."""
-Request = tuple[Any, Sequence[Any], Handler]
-"""A statement (prepared or CQL text), its values, and what to do with its rows."""
-
-
-class _Calls:
-    """The requests of one store call, answered through the trio token.
-
-    The driver's thread gathers every page of a request, then hands the rows to
-    `_answered` in the trio thread, which frees an in-flight slot and passes them on; the
-    calling task sleeps only while every slot is taken, and for the last answers.
-    """
-
-    def __init__(self, slots: trio.Semaphore) -> None:
-        self._slots = slots
-        self._token = trio.lowlevel.current_trio_token()
-        self._idle: trio.Event | None = None
-        self.pending = 0
-        self.error: Exception | None = None
-
-    def track(self, future: ResponseFuture, handle: Handler) -> None:
-        self.pending += 1
-        pages: list[Any] = []
-
-        def page(rows: list[Any] | None) -> None:
-            if rows:
-                pages.extend(rows)
-            if future.has_more_pages:
-                future.start_fetching_next_page()
-            else:
-                self._soon(handle, pages, None)
-
-        def fail(error: Exception) -> None:
-            self._soon(handle, pages, error)
-
-        future.add_callbacks(page, fail)
-
-    def _soon(self, handle: Handler, rows: list[Any], error: Exception | None) -> None:
-        # An answer may arrive after the trio loop ended: nobody is waiting for it then.
-        with contextlib.suppress(trio.RunFinishedError):
-            self._token.run_sync_soon(self._answered, handle, rows, error)
-
-    def _answered(self, handle: Handler, rows: list[Any], error: Exception | None) -> None:
-        self._slots.release()
-        self.pending -= 1
-        if error is None:
-            try:
-                handle(rows)
-            except Exception as failed:
-                error = failed
-        if error is not None and self.error is None:
-            self.error = error
-        if self._idle is not None and (self.pending == 0 or self.error is not None):
-            self._idle.set()
-
-    async def wait(self) -> None:
-        """Until every answer is in, or one failed."""
-        if self.pending and self.error is None:
-            self._idle = trio.Event()
-            await self._idle.wait()
-        else:
-            await trio.lowlevel.checkpoint()
-
-
-class _HostEvents(HostStateListener):  # type: ignore[misc]
-    """Counts hosts coming back; the driver calls it from its own threads."""
-
-    def __init__(self, up: Counter, down: Counter) -> None:
-        self._up = up
-        self._down = down
-
-    def on_up(self, host: Any) -> None:
-        self._up.inc()
-        log.info("cassandra host %s is up", host)
-
-    def on_down(self, host: Any) -> None:
-        self._down.inc()
-        log.warning("cassandra host %s is down", host)
-
-    def on_add(self, host: Any) -> None:
-        pass
-
-    def on_remove(self, host: Any) -> None:
-        pass
 
 
 class _Connection:
@@ -151,24 +69,29 @@ class _Connection:
         self.cluster = cluster
         self.session = session
         self.keyspace = keyspace
-        self.insert_metric: PreparedStatement | None = None
+        self.insert_block: PreparedStatement | None = None
         self.insert_path: PreparedStatement | None = None
-        self.select_metric: PreparedStatement | None = None
+        self.select_blocks: PreparedStatement | None = None
         self.select_paths: PreparedStatement | None = None
 
     def prepare(self) -> None:
         """Prepare every statement once (blocking: runs in a worker thread)."""
         ks, session = self.keyspace, self.session
-        self.insert_metric = session.prepare(
-            f"INSERT INTO {ks}.metric (path, precision, period, time, point, count)"
+        self.insert_block = session.prepare(
+            f"INSERT INTO {ks}.block (path, precision, part, start, stamp, data)"
             " VALUES (?, ?, ?, ?, ?, ?) USING TTL ?"
         )
         self.insert_path = session.prepare(f"INSERT INTO {ks}.path (path) VALUES (?)")
-        self.select_metric = session.prepare(
-            f"SELECT time, count, point FROM {ks}.metric"
-            " WHERE path = ? AND precision = ? AND period = ? AND time >= ? AND time < ?"
+        self.select_blocks = session.prepare(
+            f"SELECT path, part, start, data FROM {ks}.block"
+            " WHERE path IN ? AND precision = ? AND part IN ? AND start >= ? AND start < ?"
         )
         self.select_paths = session.prepare(f"SELECT path FROM {ks}.path")
+
+    def replica(self, bound: Any) -> object:
+        """The first replica of a bound statement's partition, to group a batch by."""
+        replicas = self.cluster.metadata.get_replicas(self.keyspace, bound.routing_key)
+        return replicas[0] if replicas else None
 
 
 class CassandraStore:
@@ -180,6 +103,7 @@ class CassandraStore:
         self._conn: _Connection | None = None
         self._in_flight = trio.Semaphore(config.max_in_flight)
         self._log = RateLimitedLog(log)
+        self._stamped: tuple[SnapshotBatch, int] | None = None
         self._written = registry.counter(
             "store_snapshots_written", "Snapshots persisted by the store", store="cassandra"
         )
@@ -191,8 +115,12 @@ class CassandraStore:
             "store_cassandra_connect_failures", "Attempts to connect that failed"
         )
         self._sent = {
-            op: registry.counter("store_cassandra_statements", "Statements sent", op=op)
+            op: registry.counter("store_cassandra_statements", "Requests sent", op=op)
             for op in _OPS
+        }
+        self._rows = {
+            op: registry.counter("store_cassandra_rows", "Block rows written or read", op=op)
+            for op in ("write", "read")
         }
 
     @property
@@ -215,32 +143,42 @@ class CassandraStore:
 
     async def write(self, batch: SnapshotBatch) -> None:
         conn = self._require()
-        await self._send(conn, _write_requests(conn, batch), "write")
+        rows = write_rows(batch, self._stamp(batch))
+        await self._send(conn, self._write_requests(conn, rows, batch.new_paths), "write")
+        self._rows["write"].inc(len(rows))
         self._written.inc(len(batch))
 
     async def read(
         self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
     ) -> dict[str, Series]:
         conn = self._require()
-        select = conn.select_metric
+        select = conn.select_blocks
         assert select is not None
-        found: dict[str, Series] = {}
+        parts, first_block = read_spans(start, end, resolution.precision)
+        unique = list(dict.fromkeys(paths))
+        if not parts or not unique:
+            await trio.lowlevel.checkpoint()
+            return {}
+        blocks: defaultdict[str, list[tuple[int, int, bytes]]] = defaultdict(list)
 
-        def keep(path: str) -> Handler:
-            def handle(rows: list[Any]) -> None:
-                if rows:
-                    windows = Windows.from_rows(
-                        [(t, c, p.sum, p.min, p.max) for t, c, p in rows if p is not None]
-                    )
-                    found[path] = windows.series(path, start, end, resolution.precision, aggregate)
+        def keep(rows: list[Any]) -> None:
+            for path, part, block, data in rows:
+                blocks[path].append((part, block, data))
+            self._rows["read"].inc(len(rows))
 
-            return handle
-
-        requests = (
-            (select, (path, resolution.precision, resolution.period, start, end), keep(path))
-            for path in dict.fromkeys(paths)
+        step = self.config.read_paths
+        precision = resolution.precision
+        chunks = (unique[i : i + step] for i in range(0, len(unique), step))
+        await self._send(
+            conn,
+            ((select, (chunk, precision, parts, first_block, end), keep) for chunk in chunks),
+            "read",
         )
-        await self._send(conn, requests, "read")
+        found: dict[str, Series] = {}
+        for path, held in blocks.items():
+            held.sort(key=_BY_BLOCK)  # stable: a block's rows stay in stamp order
+            windows = unpack([data for _, _, data in held], start, end)
+            found[path] = windows.series(path, start, end, precision, aggregate)
         return found
 
     async def load_paths(self) -> list[str]:
@@ -251,6 +189,34 @@ class CassandraStore:
             conn, [(conn.select_paths, (), lambda rows: paths.extend(r[0] for r in rows))], "read"
         )
         return sorted(paths)
+
+    def _stamp(self, batch: SnapshotBatch) -> int:
+        """The stamp of `batch`'s rows: new for each batch, the same when the writer retries
+        the batch it failed to write (it passes the very same object again)."""
+        if self._stamped is not None and self._stamped[0] is batch:
+            return self._stamped[1]
+        stamp = secrets.randbits(63)
+        self._stamped = (batch, stamp)
+        return stamp
+
+    def _write_requests(
+        self, conn: _Connection, rows: list[RowValues], new_paths: Sequence[str]
+    ) -> Iterator[Request]:
+        """Unlogged batches of block rows (per first replica when there are several
+        hosts), then of new paths."""
+        insert, insert_path = conn.insert_block, conn.insert_path
+        assert insert is not None and insert_path is not None
+        groups: Iterable[list[RowValues]] = [rows]
+        if len(conn.cluster.metadata.all_hosts()) > 1:
+            by_replica: defaultdict[object, list[RowValues]] = defaultdict(list)
+            for row in rows:
+                by_replica[conn.replica(insert.bind(row))].append(row)
+            groups = by_replica.values()
+        for group in groups:
+            for run in requests(group, MAX_BATCH_ROWS):
+                yield _unlogged(insert, run)
+        for first in range(0, len(new_paths), MAX_BATCH_ROWS):
+            yield _unlogged(insert_path, [(path,) for path in new_paths[first:][:MAX_BATCH_ROWS]])
 
     def _require(self) -> _Connection:
         if self._conn is None:
@@ -329,7 +295,7 @@ class CassandraStore:
             connect_timeout=min(config.request_timeout, 10),
             control_connection_timeout=config.request_timeout,
         )
-        cluster.register_listener(_HostEvents(self._reconnects, self._downs))
+        cluster.register_listener(HostEvents(self._reconnects, self._downs))
         try:
             session = cluster.connect()
         except BaseException:
@@ -338,9 +304,10 @@ class CassandraStore:
         return _Connection(cluster, session, config.keyspace)
 
     async def _apply_schema(self, conn: _Connection) -> None:
-        cql = schema_cql(self.config.keyspace, self.config.replication_factor)
+        config = self.config
+        cql = schema_cql(config.keyspace, config.replication_factor, config.compaction_window)
         for statement in _statements(cql):
-            await self._send_all(conn, [(statement, (), _ignore)], "schema")
+            await self._send_all(conn, [(statement, (), ignore)], "schema")
 
     async def _shutdown(self) -> None:
         conn, self._conn = self._conn, None
@@ -359,7 +326,7 @@ class CassandraStore:
 
     async def _send_all(self, conn: _Connection, requests: Iterable[Request], op: str) -> None:
         slots = self._in_flight
-        calls = _Calls(slots)
+        calls = Calls(slots)
         profile = READ_PROFILE if op == "read" else EXEC_PROFILE_DEFAULT
         execute = conn.session.execute_async
         sent = self._sent[op]
@@ -395,17 +362,11 @@ class CassandraStore:
         return StoreUnavailable(f"cassandra {op} failed: {kind}: {error}")
 
 
-def _ignore(rows: list[Any]) -> None:
-    """The answer to a statement that returns no rows."""
-
-
-def _write_requests(conn: _Connection, batch: SnapshotBatch) -> Iterator[Request]:
-    """One insert per snapshot, then one per new path."""
-    insert, insert_path = conn.insert_metric, conn.insert_path
-    assert insert is not None and insert_path is not None
-    for path, precision, period, t, count, total, low, high in batch.tuples():
-        mean = total / count if count else math.nan
-        point = (high, mean, low, total)
-        yield insert, (path, precision, period, t, point, count, min(period, MAX_TTL)), _ignore
-    for path in batch.new_paths:
-        yield insert_path, (path,), _ignore
+def _unlogged(statement: PreparedStatement, values: Sequence[Sequence[Any]]) -> Request:
+    """One request for these rows: an unlogged batch, or the statement alone for one row."""
+    if len(values) == 1:
+        return statement, values[0], ignore
+    batch = BatchStatement(BatchType.UNLOGGED)
+    for row in values:
+        batch.add(statement, row)
+    return batch, None, ignore

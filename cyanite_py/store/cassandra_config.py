@@ -26,7 +26,9 @@ def _identifier(name: str) -> str:
 @settings
 class CassandraStoreConfig:
     """`store:` settings for `type: cassandra`. `create_schema` applies `schema_cql` at
-    start-up; `max_in_flight` bounds the requests awaiting an answer at once."""
+    start-up, with TimeWindowCompactionStrategy windows of `compaction_window` (a whole
+    number of hours; about the longest period divided by 30); `max_in_flight` bounds the
+    requests awaiting an answer at once; a read asks for `read_paths` paths a request."""
 
     type: Literal["cassandra"] = "cassandra"
     cluster: list[str] = field(default_factory=lambda: ["127.0.0.1"])
@@ -38,14 +40,18 @@ class CassandraStoreConfig:
     read_consistency: Consistency = "ONE"
     write_consistency: Consistency = "ONE"
     request_timeout: Duration = 10
-    max_in_flight: PositiveInt = 256
+    max_in_flight: PositiveInt = 64
+    read_paths: PositiveInt = 32
     create_schema: bool = True
+    compaction_window: Duration = 86400
 
     def __post_init__(self) -> None:
         if not self.cluster:
             raise ValueError("cluster needs at least one host")
         if self.request_timeout <= 0:
             raise ValueError("request_timeout must be positive")
+        if self.compaction_window < 3600 or self.compaction_window % 3600:
+            raise ValueError("compaction_window must be a whole number of hours")
 
 
 _SCHEMA = """\
@@ -53,26 +59,19 @@ CREATE KEYSPACE IF NOT EXISTS {keyspace}
   WITH replication = {{'class': 'NetworkTopologyStrategy', 'replication_factor': {rf}}}
   AND durable_writes = true;
 
-CREATE TYPE IF NOT EXISTS {keyspace}.metric_point (
-  max double,
-  mean double,
-  min double,
-  sum double
-);
-
-CREATE TABLE IF NOT EXISTS {keyspace}.metric (
+CREATE TABLE IF NOT EXISTS {keyspace}.block (
   path text,
   precision int,
-  period int,
-  time bigint,
-  point frozen<metric_point>,
-  count bigint,
-  PRIMARY KEY ((path, precision, period), time)
-) WITH CLUSTERING ORDER BY (time ASC)
+  part bigint,
+  start bigint,
+  stamp bigint,
+  data blob,
+  PRIMARY KEY ((path, precision, part), start, stamp)
+) WITH CLUSTERING ORDER BY (start ASC, stamp ASC)
   AND compaction = {{
     'class': 'TimeWindowCompactionStrategy',
-    'compaction_window_unit': 'DAYS',
-    'compaction_window_size': '1',
+    'compaction_window_unit': 'HOURS',
+    'compaction_window_size': '{window_hours}',
     'unchecked_tombstone_compaction': 'true'
   }}
   AND gc_grace_seconds = 3600
@@ -84,6 +83,15 @@ CREATE TABLE IF NOT EXISTS {keyspace}.path (
 """
 
 
-def schema_cql(keyspace: str, replication_factor: int) -> str:
-    """The CQL that creates the keyspace and its tables; applying it again changes nothing."""
-    return _SCHEMA.format(keyspace=_identifier(keyspace), rf=int(replication_factor))
+def schema_cql(keyspace: str, replication_factor: int, compaction_window: int = 86400) -> str:
+    """The CQL that creates the keyspace and its tables; applying it again changes nothing.
+
+    `block` rows are one path's windows of one block, packed as
+    `cyanite_py.store.blocks` records, in partitions bounded to 8,192 windows
+    (`cyanite_py.store.cassandra_layout`); every row expires through a TTL of its
+    resolution's period, so whole SSTables of one compaction window expire together."""
+    return _SCHEMA.format(
+        keyspace=_identifier(keyspace),
+        rf=int(replication_factor),
+        window_hours=max(1, int(compaction_window) // 3600),
+    )
