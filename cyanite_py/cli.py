@@ -15,6 +15,7 @@ import trio
 from cyanite_py import __version__
 from cyanite_py.config import Config, ConfigError, load_config
 from cyanite_py.server import Server
+from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
 
 log = logging.getLogger("cyanite_py")
@@ -66,8 +67,23 @@ def _serve(args: argparse.Namespace) -> int:
     # Modules, classes and configuration live as long as the process: leave them out of
     # every full collection, and out of the one at exit, which otherwise walks them all.
     gc.freeze()
-    unwritten: int = trio.run(_serve_until_signalled, config)
+    try:
+        unwritten: int = trio.run(_serve_until_signalled, config)
+    except BaseExceptionGroup as failed:
+        unavailable, _ = failed.split(StoreUnavailable)
+        if unavailable is None:
+            raise
+        log.error("cannot start: %s", _first(unavailable))
+        return 1
     return EXIT_UNWRITTEN if unwritten else 0
+
+
+def _first(group: BaseExceptionGroup[StoreUnavailable]) -> BaseException:
+    """The first error of a group that may nest, as the one line to show."""
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
 
 async def _serve_until_signalled(config: Config) -> int:

@@ -32,8 +32,9 @@ write-ahead log into the file, so commits do not wait for that copy. Reads use t
 connections, which in WAL mode never wait for a write and see only committed batches.
 Path ids are assigned here, from a dict of path → id filled at start, so a batch of
 100,000 snapshots needs no lookups in SQLite; therefore one server process owns one
-database file. Snapshots name their paths by the engine's keys, so the store keeps an
-array from those keys to its ids and looks a name up only the first time it sees it.
+database file, and holds a lock on `<file>.lock` while it is open. Snapshots name their
+paths by the engine's keys, so the store keeps an array from those keys to its ids and
+looks a name up only the first time it sees it.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ from cyanite_py.store.blocks import (
     unpack,
 )
 from cyanite_py.store.groups import GROUP_PATHS, Group, gathered, merged_records, pack_groups
+from cyanite_py.store.lockfile import LockedByAnother, LockFile
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -183,6 +185,7 @@ class SqliteStore:
         self.config = config
         self._clock = clock
         self._writer: sqlite3.Connection | None = None
+        self._lock = LockFile(Path(f"{config.path}.lock"))
         self._write_lock = trio.Lock()
         self._compacting = trio.Lock()
         self._compact_due = _Due()
@@ -302,6 +305,7 @@ class SqliteStore:
         opened: list[sqlite3.Connection] = []
         try:
             Path(self.config.path).parent.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
             writer = self._connect()
             opened.append(writer)
             writer.create_function("fold_block", 1, fold, deterministic=True)
@@ -323,9 +327,10 @@ class SqliteStore:
                 opened.append(self._connect())
                 opened[-1].execute("PRAGMA query_only = ON")
                 opened[-1].execute(f"PRAGMA mmap_size = {self.config.mmap_size_mb * 2**20}")
-        except (sqlite3.Error, OSError) as error:
+        except (sqlite3.Error, OSError, LockedByAnother) as error:
             for connection in opened:
                 connection.close()
+            self._lock.release()
             raise StoreUnavailable(
                 f"cannot open SQLite store {self.config.path!r}: {error}"
             ) from error
@@ -361,6 +366,7 @@ class SqliteStore:
                 self._idle.receive_nowait().close()
             except (trio.WouldBlock, trio.EndOfChannel):
                 break
+        self._lock.release()
 
     async def _checkpoint(self) -> None:
         """Copy committed pages from the write-ahead log into the file, on a thread and a
