@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import sqlite3
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import httpx
-import numpy as np
 import trio
 
-from cyanite_py.store.blocks import RECORD
-from cyanite_py.store.groups import Group
 from tests.helpers import now, running_server, server_config
 
 
@@ -87,62 +75,27 @@ async def test_points_survive_a_restart_with_the_sqlite_store(tmp_path: Path) ->
         assert values == [5.0]
 
 
-def test_sigterm_flushes_every_open_window_and_exits_zero(tmp_path: Path) -> None:
-    config = tmp_path / "cyanite.yaml"
-    database = tmp_path / "cyanite.db"
-    config.write_text(
-        "input:\n"
-        "  - {type: carbon, host: 127.0.0.1, port: 0}\n"
-        "api: {host: 127.0.0.1, port: 0}\n"
-        f"store: {{type: sqlite, path: '{database}'}}\n"
-        "engine: {rules: {default: ['1h:7d']}}\n"
+async def test_a_replay_faster_than_the_store_waits_instead_of_dropping(tmp_path: Path) -> None:
+    config = server_config(
+        store={"type": "sqlite", "path": str(tmp_path / "cyanite.db")},
+        writer={"max_buffered": 500, "max_batch": 200},
+        engine={"rules": {"default": ["10s:1d", "1m:30d"]}},
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cyanite_py.cli", "serve", "--config", str(config)],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    series, points = 200, 90
+    start = now() - 3600
+    start -= start % 60
+    lines = "".join(
+        f"replay.{s} {i} {start + 10 * i}\n" for i in range(points) for s in range(series)
     )
-    assert process.stderr is not None
-    ports = _wait_for_ports(process.stderr)
-    t = now()
-    lines = "".join(f"flushed.metric.{i} {i} {t}\n" for i in range(1000))
-    with socket.create_connection(("127.0.0.1", ports["carbon"])) as sock:
-        sock.sendall(lines.encode())
-    _wait_until(lambda: _point_count(ports["api"], t) == 1000)
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 0
-
-    with sqlite3.connect(database) as db:
-        blocks = [data for (data,) in db.execute("SELECT data FROM block")]
-        writes = [Group.decode(data).records for (data,) in db.execute("SELECT data FROM recent")]
-    stored = np.concatenate([np.frombuffer(b"".join(blocks), dtype=RECORD), *writes])
-    assert (len(stored), stored["sum"].sum()) == (1000, sum(range(1000)))
-
-
-def _wait_for_ports(stderr: Iterable[str]) -> dict[str, int]:
-    for line in stderr:
-        if "serving: HTTP on" in line:
-            parts = line.split("serving: HTTP on ")[1].replace(";", ",").split(",")
-            ports = {"api": int(parts[0])}
-            for part in parts[1:]:
-                kind, _, port = part.strip().partition(" on ")
-                ports.setdefault(kind, int(port))
-            return ports
-    raise AssertionError("the server never said where it listens")
-
-
-def _point_count(api_port: int, t: int) -> int:
-    response = httpx.get(
-        f"http://127.0.0.1:{api_port}/metrics",
-        params={"path": "flushed.metric.*", "from": str(t - 3600), "agg": "count"},
-    )
-    series = response.json()["series"]
-    return int(sum(v for values in series.values() for v in values if v is not None))
-
-
-def _wait_until(condition: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
+    async with running_server(config) as s:
+        await s.send_lines(lines)
+        await s.until("engine_points", series * points, timeout=60)
+        assert s.registry.total("store_buffer_full_waits") > 0
+        await s.until("snapshots_written", series * (points + points // 6) - 2 * series)
+        window = {"path": "replay.*", "agg": "count", "from": str(start), "to": str(start + 900)}
+        fine = await s.metrics(**window)
+        assert sum(v for values in fine["series"].values() for v in values if v) == series * 90
+        coarse = await s.metrics(**window | {"from": str(start - 86400 - 60)})
+        assert coarse["step"] == 60
+        counts = [v for values in coarse["series"].values() for v in values if v]
+        assert sum(counts) == series * 90 and set(counts) == {6.0}
