@@ -28,7 +28,8 @@ from common import HOST, load_average, p95, running_server, verdict, wait_for
 
 from cyanite_py.counters import Registry
 from cyanite_py.model import PathTable, SnapshotBatch
-from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
+from cyanite_py.store.sqlite.config import SqliteStoreConfig
+from cyanite_py.store.sqlite.store import SqliteStore
 
 DAY = 86400
 RESOLUTIONS = ((10, DAY), (300, 30 * DAY))

@@ -20,7 +20,8 @@ import trio
 from common import STORE_RESOLUTIONS, stored_windows, write_all
 
 from cyanite_py.counters import Registry
-from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
+from cyanite_py.store.sqlite.config import SqliteStoreConfig
+from cyanite_py.store.sqlite.store import SqliteStore
 
 
 def peak_rss() -> float:

@@ -32,7 +32,8 @@ from cyanite_py.reporter import Reporter
 from cyanite_py.store.base import Store
 from cyanite_py.store.cassandra_config import CassandraStoreConfig
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
-from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
+from cyanite_py.store.sqlite.config import SqliteStoreConfig
+from cyanite_py.store.sqlite.store import SqliteStore
 from cyanite_py.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)

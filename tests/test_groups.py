@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from cyanite_py.model import Snapshot, SnapshotBatch
 from cyanite_py.store.blocks import block_rows, unpack
-from cyanite_py.store.groups import GROUP_PATHS, Group, gathered, merged_records, pack_groups
+from cyanite_py.store.sqlite.groups import GROUP_PATHS, Group, gathered, merged_records, pack_groups
 
 PATH_IDS = st.sampled_from([1, 2, GROUP_PATHS - 1, GROUP_PATHS, 5 * GROUP_PATHS + 3])
 WINDOWS = st.lists(

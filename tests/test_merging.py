@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from cyanite_py.counters import Registry
 from cyanite_py.engine import DriftConfig, Engine, EngineConfig
 from cyanite_py.model import PointBatch, Resolution, SnapshotBatch
-from cyanite_py.store.sqlite import SqliteStore, SqliteStoreConfig
+from cyanite_py.store.sqlite.config import SqliteStoreConfig
+from cyanite_py.store.sqlite.store import SqliteStore
 
 START = 1_700_000_000 - 1_700_000_000 % 3600
 SPAN = 1200

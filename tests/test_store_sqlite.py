@@ -16,8 +16,9 @@ import trio.testing
 from cyanite_py.counters import Registry
 from cyanite_py.model import PathTable, Snapshot, SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
-from cyanite_py.store.blocks import BLOCK_WINDOWS, RECORD, block_rows, sorted_records
-from cyanite_py.store.sqlite import MAX_RECENT_WRITES, SCHEMA, SqliteStore, SqliteStoreConfig
+from cyanite_py.store.blocks import BLOCK_WINDOWS, RECORD
+from cyanite_py.store.sqlite.config import MAX_RECENT_WRITES, SqliteStoreConfig
+from cyanite_py.store.sqlite.store import SqliteStore
 from tests.store_contract import (
     BASE,
     COARSE,
@@ -363,35 +364,6 @@ async def test_compaction_waits_for_writes_to_pause_until_recent_is_full(
     await wait_for_count(registry, "store_compactions", 1)
     assert table_rows(config.path, "recent") == 0
     assert len(rows(await read_one(store, "q.a"))) == MAX_RECENT_WRITES
-
-
-async def test_a_file_with_a_row_per_block_in_recent_keeps_those_windows(
-    tmp_path: Path, nursery: trio.Nursery
-) -> None:
-    """Files written before `recent` held groups kept a row per path and block there."""
-    config = config_at(tmp_path)
-    Path(config.path).parent.mkdir(parents=True)
-    earlier = batch(snap("old.a", BASE, total=2.0), snap("old.a", BASE + 10, total=3.0))
-    with sqlite3.connect(config.path) as database:
-        database.executescript(SCHEMA.split("CREATE TABLE IF NOT EXISTS recent")[0])
-        database.execute(
-            "CREATE TABLE recent (seq INTEGER NOT NULL, path_id INTEGER NOT NULL,"
-            " precision INTEGER NOT NULL, start INTEGER NOT NULL, period INTEGER NOT NULL,"
-            " data BLOB NOT NULL, PRIMARY KEY (seq, path_id, precision, start)) WITHOUT ROWID"
-        )
-        database.execute("INSERT INTO path (id, name) VALUES (1, 'old.a')")
-        database.executemany(
-            "INSERT INTO recent VALUES (1, ?, ?, ?, ?, ?)",
-            block_rows(*sorted_records(earlier, [1, 1])),
-        )
-    store, _ = await started(nursery, config)
-    assert rows(await read_one(store, "old.a")) == [
-        (BASE, 1.0, 2.0, 2.0, 2.0),
-        (BASE + 10, 1.0, 3.0, 3.0, 3.0),
-    ]
-    await store.write(batch(snap("old.a", BASE + 20)))
-    assert table_rows(config.path, "recent") == 1
-    assert len(rows(await read_one(store, "old.a"))) == 3
 
 
 async def test_batches_keyed_by_one_growing_table_keep_their_paths_apart(
