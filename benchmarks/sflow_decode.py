@@ -1,6 +1,6 @@
 """sFlow decoding speed: the published real datagrams, decoded over and over.
 
-Uses every version-5 datagram beside the checkout (../shared/sflow-vectors: the four
+Uses every version-5 datagram of the test data (tests/data/sflow: the four
 single datagrams and the 25 sFlow v5 packets of the tcpdump capture, 148 counter samples
 in all) and prints datagrams/s, samples/s and points/s for raw counters and for rates:
 the best pass (least disturbed by other work on the machine) and the median one.

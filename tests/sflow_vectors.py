@@ -1,4 +1,5 @@
-"""The published sFlow datagrams beside the checkout, read as they are, and a frame walker.
+"""The published sFlow datagrams in tests/data/sflow (provenance in its README), read as they
+are, and a frame walker.
 
 The walker is deliberately separate from the decoder: tests use it to find where samples
 and length fields lie, to damage datagrams at known places and to patch counters.
@@ -10,7 +11,7 @@ import struct
 from pathlib import Path
 from typing import NamedTuple
 
-VECTORS = Path(__file__).parents[2] / "shared" / "sflow-vectors"
+VECTORS = Path(__file__).parent / "data" / "sflow"
 PCAP = VECTORS / "tcpdump_sflow_multiple_counter_30_pdus.pcap"
 BINS = sorted(VECTORS.glob("*.bin"))
 
