@@ -354,3 +354,12 @@ def test_a_reopened_window_is_not_shown_as_the_whole_window() -> None:
     h.flush_due()
     h.ingest(("a", 3, NOW + 40))
     assert h.engine.open_window("a", Resolution(60, 86400)) is None
+
+
+def test_a_checkpoint_leaves_windows_that_close_before_the_next_one() -> None:
+    h = Harness({"default": ["10s:1h"]}, grace=0, checkpoint=5)
+    h.ingest(("soon", 1, NOW - 4), ("later", 2, NOW + 1))
+    h.checkpoint()
+    assert [(s.path, s.time) for s in h.snapshots()] == [("later", NOW)]
+    h.flush_due()
+    assert [(s.path, s.count) for s in h.snapshots()] == [("later", 1), ("soon", 1)]

@@ -200,9 +200,11 @@ class Engine:
         return self._handed([self._windows.close(self._windows.due(self._now(), self.drift.grace))])
 
     def checkpoint(self) -> SnapshotBatch:
-        """Hand on the points of every open window not handed on yet, keeping it open."""
+        """Hand on the points not handed on yet of every open window that will not close
+        before the next checkpoint (those will be written as they close), keeping it open."""
         self._checkpoints.inc()
-        return self._handed([self._windows.save(self._windows.open_slots())])
+        until = self._now() + self.config.checkpoint_interval
+        return self._handed([self._windows.save(self._windows.open_past(until, self.drift.grace))])
 
     def flush_all(self) -> SnapshotBatch:
         """Close every open window (at shutdown)."""

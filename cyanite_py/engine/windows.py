@@ -98,6 +98,11 @@ class OpenWindows:
     def open_slots(self) -> IntArray:
         return np.flatnonzero(self._slots.count > 0)
 
+    def open_past(self, moment: int, grace: int) -> IntArray:
+        """Slots whose open window will still be open at `moment`."""
+        s = self._slots
+        return np.flatnonzero((s.count > 0) & (s.start + s.precision + grace > moment))
+
     def close(self, slots: IntArray) -> SnapshotBatch:
         """Close these slots' open windows; return the part not yet handed on."""
         handed = self.save(slots)
