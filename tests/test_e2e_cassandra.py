@@ -11,7 +11,6 @@ import trio
 from cassandra.cluster import Session
 
 from cyanite_py.config import Config
-from cyanite_py.store.blocks import RECORD
 from cyanite_py.store.cassandra_layout import PART_WINDOWS
 from tests.fixtures_cassandra import split_hosts
 from tests.helpers import Running, now, running_server, server_config
@@ -55,12 +54,18 @@ async def test_flushed_windows_are_read_back_from_cassandra_after_a_restart(
         await s.until("engine_points", 3)
         await s.until("store_snapshots_written", 2, timeout=20)
     stored = cassandra_session.execute(
-        f"SELECT data FROM {cassandra_keyspace}.block WHERE path = 'cas.web01.cpu'"
-        " AND precision = 10 AND part = %s",
+        f"SELECT start, offsets, counts, sums, mins, maxs FROM {cassandra_keyspace}.block"
+        " WHERE path = 'cas.web01.cpu' AND precision = 10 AND part = %s",
         (t - t % (10 * PART_WINDOWS),),
-    ).all()
-    records = np.frombuffer(b"".join(row.data for row in stored), dtype=RECORD)
-    assert records.tolist() == [(t, 2.0, 10.0, 4.0, 6.0)]
+    ).one()
+    assert stored.start + 10 * stored.offsets[0] == t
+    columns = [stored.counts, stored.sums, stored.mins, stored.maxs]
+    assert [np.frombuffer(column, "<f8").tolist() for column in columns] == [
+        [2.0],
+        [10.0],
+        [4.0],
+        [6.0],
+    ]
 
     async with running_server(config) as s:
         paths = await s.http.get("/paths", params={"query": "cas.*.cpu"})

@@ -114,7 +114,7 @@ class TestCassandraStore(StoreContract):
         await store.write(batch(snap("ttl", BASE, resolution=hour)))
         await store.write(batch(snap("ttl", BASE)))
         found = cassandra_session.execute(
-            f"SELECT stamp, TTL(data) FROM {cassandra_keyspace}.block WHERE path = 'ttl'"
+            f"SELECT stamp, TTL(sums) FROM {cassandra_keyspace}.block WHERE path = 'ttl'"
             " AND precision = 10 AND part = %s",
             (BASE - BASE % (10 * PART_WINDOWS),),
         )

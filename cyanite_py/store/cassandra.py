@@ -6,7 +6,7 @@ resolution's period under TimeWindowCompactionStrategy. A `path` table keeps eve
 written, so the memory index rebuilds from Cassandra at start-up.
 
 Cassandra's cost is per request far more than per row or byte, so a write sends its rows
-as unlogged batches of up to `max_batch_rows` rows (grouped per replica when the cluster
+as unlogged batches of up to `MAX_BATCH_ROWS` rows (grouped per replica when the cluster
 has more than one host), and a read asks for `read_paths` paths a request and decodes
 the blocks column-wise with numpy. A window written again MERGES with the stored one:
 each write's rows carry a stamp of their own and reads fold records of the same time. A
@@ -24,7 +24,6 @@ import logging
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from operator import itemgetter
 from typing import Any
 
 import trio
@@ -42,10 +41,18 @@ from cyanite_py.counters import Registry
 from cyanite_py.model import Resolution, Series, SnapshotBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.store.base import StoreUnavailable
-from cyanite_py.store.blocks import unpack
 from cyanite_py.store.cassandra_calls import Calls, HostEvents, Request, ignore
 from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
-from cyanite_py.store.cassandra_layout import RowValues, read_spans, requests, write_rows
+from cyanite_py.store.cassandra_layout import (
+    NEEDS,
+    VALUE_COLUMNS,
+    Block,
+    RowValues,
+    read_spans,
+    requests,
+    series,
+    write_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +62,6 @@ READ_PROFILE = "cyanite_read"
 MAX_BATCH_ROWS = 128
 """Rows of one unlogged batch at most: past a few dozen, a larger batch saves little."""
 _OPS = ("write", "read", "schema")
-_BY_BLOCK = itemgetter(0, 1)
 
 
 def _statements(cql: str) -> list[str]:
@@ -71,21 +77,24 @@ class _Connection:
         self.keyspace = keyspace
         self.insert_block: PreparedStatement | None = None
         self.insert_path: PreparedStatement | None = None
-        self.select_blocks: PreparedStatement | None = None
+        self.select_blocks: dict[str, PreparedStatement] = {}
         self.select_paths: PreparedStatement | None = None
 
     def prepare(self) -> None:
         """Prepare every statement once (blocking: runs in a worker thread)."""
         ks, session = self.keyspace, self.session
         self.insert_block = session.prepare(
-            f"INSERT INTO {ks}.block (path, precision, part, start, stamp, data)"
-            " VALUES (?, ?, ?, ?, ?, ?) USING TTL ?"
+            f"INSERT INTO {ks}.block (path, precision, part, start, stamp, offsets,"
+            f" {', '.join(VALUE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?"
         )
         self.insert_path = session.prepare(f"INSERT INTO {ks}.path (path) VALUES (?)")
-        self.select_blocks = session.prepare(
-            f"SELECT path, part, start, data FROM {ks}.block"
-            " WHERE path IN ? AND precision = ? AND part IN ? AND start >= ? AND start < ?"
-        )
+        self.select_blocks = {
+            aggregate: session.prepare(
+                f"SELECT path, part, start, offsets, {', '.join(columns)} FROM {ks}.block"
+                " WHERE path IN ? AND precision = ? AND part IN ? AND start >= ? AND start < ?"
+            )
+            for aggregate, columns in NEEDS.items()
+        }
         self.select_paths = session.prepare(f"SELECT path FROM {ks}.path")
 
     def replica(self, bound: Any) -> object:
@@ -152,18 +161,17 @@ class CassandraStore:
         self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
     ) -> dict[str, Series]:
         conn = self._require()
-        select = conn.select_blocks
-        assert select is not None
+        select = conn.select_blocks[aggregate]
         parts, first_block = read_spans(start, end, resolution.precision)
         unique = list(dict.fromkeys(paths))
         if not parts or not unique:
             await trio.lowlevel.checkpoint()
             return {}
-        blocks: defaultdict[str, list[tuple[int, int, bytes]]] = defaultdict(list)
+        blocks: defaultdict[str, list[Block]] = defaultdict(list)
 
-        def keep(rows: list[Any]) -> None:
-            for path, part, block, data in rows:
-                blocks[path].append((part, block, data))
+        def keep(rows: list[Block]) -> None:
+            for row in rows:
+                blocks[row[0]].append(row)
             self._rows["read"].inc(len(rows))
 
         step = self.config.read_paths
@@ -174,12 +182,10 @@ class CassandraStore:
             ((select, (chunk, precision, parts, first_block, end), keep) for chunk in chunks),
             "read",
         )
-        found: dict[str, Series] = {}
-        for path, held in blocks.items():
-            held.sort(key=_BY_BLOCK)  # stable: a block's rows stay in stamp order
-            windows = unpack([data for _, _, data in held], start, end)
-            found[path] = windows.series(path, start, end, precision, aggregate)
-        return found
+        return {
+            path: series(path, held, start, end, precision, aggregate)
+            for path, held in blocks.items()
+        }
 
     async def load_paths(self) -> list[str]:
         conn = self._require()
@@ -216,7 +222,8 @@ class CassandraStore:
             for run in requests(group, MAX_BATCH_ROWS):
                 yield _unlogged(insert, run)
         for first in range(0, len(new_paths), MAX_BATCH_ROWS):
-            yield _unlogged(insert_path, [(path,) for path in new_paths[first:][:MAX_BATCH_ROWS]])
+            paths = new_paths[first : first + MAX_BATCH_ROWS]
+            yield _unlogged(insert_path, [(path,) for path in paths])
 
     def _require(self) -> _Connection:
         if self._conn is None:
@@ -289,6 +296,7 @@ class CassandraStore:
         cluster = Cluster(
             contact_points=list(config.cluster),
             port=config.port,
+            protocol_version=config.protocol_version,
             auth_provider=auth,
             execution_profiles=profiles,
             reconnection_policy=ExponentialReconnectionPolicy(0.5, RECONNECT_MAX_DELAY),
