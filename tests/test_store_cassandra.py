@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import trio
 from cassandra.cluster import Session
@@ -16,10 +18,10 @@ from cassandra.cluster import Session
 from cyanite_py.counters import Registry
 from cyanite_py.model import Resolution, SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
-from cyanite_py.store.blocks import BLOCK_WINDOWS
 from cyanite_py.store.cassandra import CassandraStore
 from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
-from cyanite_py.store.cassandra_layout import PART_WINDOWS
+from cyanite_py.store.cassandra_fold import FOLD_MIN_ROWS, FoldQueue, fold, folded_stamp
+from cyanite_py.store.cassandra_layout import BLOCK_WINDOWS, PART_WINDOWS
 from cyanite_py.store.writer import StoreWriter, StoreWriterConfig
 from tests.fixtures_cassandra import SERVICES, services, store_config
 from tests.store_contract import (
@@ -37,6 +39,8 @@ from tests.store_contract import (
 pytestmark = pytest.mark.cassandra
 
 ROOT = Path(__file__).resolve().parent.parent
+OLD_BLOCK = (BASE - 6000) - (BASE - 6000) % (FINE.precision * BLOCK_WINDOWS)
+"""A 10 s block over for more than an hour."""
 
 
 @pytest.fixture
@@ -107,6 +111,48 @@ class TestCassandraStore(StoreContract):
         windows = await read_one(store, "packed", start=first, end=times[-1] + 1)
         assert windows.values("sum").tolist() == [float(t) for t in times]
 
+    async def test_a_block_written_in_parts_is_folded_into_one_exact_row(
+        self,
+        cassandra_hosts: str,
+        nursery: trio.Nursery,
+        cassandra_keyspace: str,
+        cassandra_session: Session,
+    ) -> None:
+        registry = Registry()
+        config = store_config(cassandra_hosts, cassandra_keyspace)
+        store = CassandraStore(config, registry)
+        other = CassandraStore(config, Registry())  # a second server writing the same block
+        await nursery.start(store.run)
+        await nursery.start(other.run)
+        first = OLD_BLOCK
+        for i in range(FOLD_MIN_ROWS + 2):
+            # Every part holds window 0 again, and a window of its own.
+            await store.write(
+                batch(snap("fold", first, total=float(i)), snap("fold", first + 10 * (i + 1)))
+            )
+        await other.write(batch(snap("fold", first, count=2, total=100.0, low=-5.0, high=60.0)))
+        before = rows(await read_one(store, "fold", start=first, end=first + 2560))
+        assert before[0] == (first, FOLD_MIN_ROWS + 4.0, 145.0, -5.0, 60.0)
+
+        assert await store.fold_due(first + 2560) == 0  # just over: late points may come
+        assert await store.fold_due(time.time()) == 1
+        assert rows(await read_one(store, "fold", start=first, end=first + 2560)) == before
+        stored = cassandra_session.execute(
+            f"SELECT stamp FROM {cassandra_keyspace}.block WHERE path = 'fold'"
+            f" AND precision = 10 AND part = {first - first % (10 * PART_WINDOWS)}"
+            f" AND start = {first}"
+        ).all()
+        assert len(stored) == 2  # the folded row, and the other server's own
+        assert registry.value("store_cassandra_folds") == 1
+        assert registry.value("store_cassandra_folded_rows") == FOLD_MIN_ROWS + 2
+        assert await store.fold_due(time.time()) == 0
+
+    async def test_a_block_of_few_parts_is_left_as_it_is(self, store: CassandraStore) -> None:
+        for i in range(3):
+            await store.write(batch(snap("few", OLD_BLOCK + 10 * i)))
+        assert await store.fold_due(time.time()) == 0
+        assert len(await read_one(store, "few", start=OLD_BLOCK, end=OLD_BLOCK + 30)) == 3
+
     async def test_rows_expire_after_their_period(
         self, store: CassandraStore, cassandra_session: Session, cassandra_keyspace: str
     ) -> None:
@@ -172,6 +218,37 @@ async def test_unreachable_at_start_reports_started_and_refuses_requests(
         await store.read(["x"], FINE, BASE, NOW, "mean")
     with pytest.raises(StoreUnavailable):
         await store.load_paths()
+
+
+def test_a_fold_done_twice_folds_nothing_more() -> None:
+    """A fold retried after a timeout that had landed finds only its merged row."""
+    key = ("p", 10, 0, 0)
+    own = {11, 12, 13}
+    one = (b"\x00", *(np.array([1.0]).tobytes(),) * 4)
+    merged = fold(key, 3600, own, [(11, *one), (12, *one), (99, *one)])
+    assert merged is not None
+    row, stamps = merged
+    assert stamps == [11, 12] and row[4] == folded_stamp([12, 11])
+    assert np.frombuffer(row[6], "<f8").tolist() == [2.0]
+    assert row[10] == 3600
+    assert fold(key, 3600, own, [(row[4], *row[5:10]), (99, *one)]) is None
+
+
+def test_the_fold_queue_keeps_only_the_stamps_that_pending_blocks_may_hold() -> None:
+    queue = FoldQueue(grace=0)
+    row = ("p", 10, 0, 0, 0, memoryview(b""), *(memoryview(b""),) * 4, 60)
+    later = ("p", 10, 0, 10 * BLOCK_WINDOWS, *row[4:])
+    for stamp in range(FOLD_MIN_ROWS):
+        queue.written([row], stamp)
+    queue.written([later], 100)
+    due, own = queue.due(10 * BLOCK_WINDOWS)
+    assert [key for key, _ in due] == [("p", 10, 0, 0)]
+    assert own == {*range(FOLD_MIN_ROWS), 100}
+    assert len(queue) == 1
+    queue.written([later], 101)
+    due, own = queue.due(20 * BLOCK_WINDOWS)
+    assert due == [] and own == {100, 101}  # two parts: not worth a fold
+    assert len(queue) == 0
 
 
 def test_schema_file_is_the_default_schema() -> None:

@@ -22,30 +22,25 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import trio
-from cassandra import ConsistencyLevel, OperationTimedOut, ReadTimeout, WriteTimeout
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
-from cassandra.policies import (
-    DCAwareRoundRobinPolicy,
-    ExponentialReconnectionPolicy,
-    TokenAwarePolicy,
-)
-from cassandra.query import BatchStatement, BatchType, PreparedStatement, tuple_factory
+from cassandra import OperationTimedOut, ReadTimeout, WriteTimeout
+from cassandra.cluster import EXEC_PROFILE_DEFAULT
+from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from cyanite_py.counters import Registry
 from cyanite_py.model import Resolution, Series, SnapshotBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.store.base import StoreUnavailable
-from cyanite_py.store.cassandra_calls import Calls, HostEvents, Request, ignore
+from cyanite_py.store.cassandra_calls import Calls, Handler, HostEvents, Request, ignore
 from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
+from cyanite_py.store.cassandra_connection import READ_PROFILE, Connection, connect
+from cyanite_py.store.cassandra_fold import BlockKey, FoldQueue, fold
 from cyanite_py.store.cassandra_layout import (
-    NEEDS,
-    VALUE_COLUMNS,
     Block,
     RowValues,
     read_spans,
@@ -56,51 +51,18 @@ from cyanite_py.store.cassandra_layout import (
 
 log = logging.getLogger(__name__)
 
-RECONNECT_MAX_DELAY = 10.0
-"""Seconds between attempts at most, so a restarted node is used again soon."""
-READ_PROFILE = "cyanite_read"
+FOLD_GRACE = 120
+"""Seconds after a block's end before its parts are folded: late points and the last
+checkpoints of its windows come first."""
+FOLD_INTERVAL = 30.0
+"""Seconds between looks for blocks to fold."""
 MAX_BATCH_ROWS = 128
 """Rows of one unlogged batch at most: past a few dozen, a larger batch saves little."""
-_OPS = ("write", "read", "schema")
+_OPS = ("write", "read", "schema", "fold")
 
 
 def _statements(cql: str) -> list[str]:
     return [part.strip() for part in cql.split(";") if part.strip()]
-
-
-class _Connection:
-    """A connected cluster and the statements prepared on it."""
-
-    def __init__(self, cluster: Cluster, session: Session, keyspace: str) -> None:
-        self.cluster = cluster
-        self.session = session
-        self.keyspace = keyspace
-        self.insert_block: PreparedStatement | None = None
-        self.insert_path: PreparedStatement | None = None
-        self.select_blocks: dict[str, PreparedStatement] = {}
-        self.select_paths: PreparedStatement | None = None
-
-    def prepare(self) -> None:
-        """Prepare every statement once (blocking: runs in a worker thread)."""
-        ks, session = self.keyspace, self.session
-        self.insert_block = session.prepare(
-            f"INSERT INTO {ks}.block (path, precision, part, start, stamp, offsets,"
-            f" {', '.join(VALUE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?"
-        )
-        self.insert_path = session.prepare(f"INSERT INTO {ks}.path (path) VALUES (?)")
-        self.select_blocks = {
-            aggregate: session.prepare(
-                f"SELECT path, part, start, offsets, {', '.join(columns)} FROM {ks}.block"
-                " WHERE path IN ? AND precision = ? AND part IN ? AND start >= ? AND start < ?"
-            )
-            for aggregate, columns in NEEDS.items()
-        }
-        self.select_paths = session.prepare(f"SELECT path FROM {ks}.path")
-
-    def replica(self, bound: Any) -> object:
-        """The first replica of a bound statement's partition, to group a batch by."""
-        replicas = self.cluster.metadata.get_replicas(self.keyspace, bound.routing_key)
-        return replicas[0] if replicas else None
 
 
 class CassandraStore:
@@ -109,7 +71,7 @@ class CassandraStore:
     def __init__(self, config: CassandraStoreConfig, registry: Registry) -> None:
         self.config = config
         self._registry = registry
-        self._conn: _Connection | None = None
+        self._conn: Connection | None = None
         self._in_flight = trio.Semaphore(config.max_in_flight)
         self._log = RateLimitedLog(log)
         self._stamped: tuple[SnapshotBatch, int] | None = None
@@ -131,6 +93,20 @@ class CassandraStore:
             op: registry.counter("store_cassandra_rows", "Block rows written or read", op=op)
             for op in ("write", "read")
         }
+        self._folds = FoldQueue(FOLD_GRACE)
+        self._folded = registry.counter("store_cassandra_folds", "Blocks folded into one row")
+        self._fold_parts = registry.counter(
+            "store_cassandra_folded_rows", "Rows replaced by folding their block"
+        )
+        self._fold_errors = registry.counter(
+            "store_cassandra_fold_errors",
+            "Folds that failed, leaving the block's rows as they were",
+        )
+        registry.gauge(
+            "store_cassandra_fold_queue",
+            "Blocks written to and not yet over",
+            lambda: len(self._folds),
+        )
 
     @property
     def connected(self) -> bool:
@@ -145,7 +121,9 @@ class CassandraStore:
                 await self._connect_with_backoff()
             else:
                 task_status.started()
-            await trio.sleep_forever()
+            while True:
+                await trio.sleep(FOLD_INTERVAL)
+                await self.fold_due(time.time())
         finally:
             with trio.CancelScope(shield=True):
                 await self._shutdown()
@@ -154,6 +132,7 @@ class CassandraStore:
         conn = self._require()
         rows = write_rows(batch, self._stamp(batch))
         await self._send(conn, self._write_requests(conn, rows, batch.new_paths), "write")
+        self._folds.written(rows, self._stamp(batch))
         self._rows["write"].inc(len(rows))
         self._written.inc(len(batch))
 
@@ -196,6 +175,50 @@ class CassandraStore:
         )
         return sorted(paths)
 
+    async def fold_due(self, now: float) -> int:
+        """Fold the blocks over by `now` that hold enough rows of this store's; return
+        how many were folded. A failure is counted and logged, never raised."""
+        conn = self._conn
+        due, own = self._folds.due(now)
+        if conn is None or not due:
+            return 0
+        found: dict[BlockKey, list[Any]] = {}
+
+        def keep(key: BlockKey) -> Handler:
+            return lambda rows: found.__setitem__(key, rows)
+
+        select = conn.select_block
+        assert select is not None
+        try:
+            await self._send_all(conn, ((select, key, keep(key)) for key, _ in due), "fold")
+            writes = [
+                self._fold_request(conn, key, fold(key, parts.ttl, own, found.get(key, [])))
+                for key, parts in due
+            ]
+            await self._send_all(conn, [w for w in writes if w is not None], "fold")
+        except Exception as error:
+            self._fold_errors.inc()
+            kind = type(error).__name__
+            self._log.warning(f"fold:{kind}", "cassandra fold failed: %s: %s", kind, error)
+            return 0
+        folded = sum(write is not None for write in writes)
+        self._folded.inc(folded)
+        return folded
+
+    def _fold_request(
+        self, conn: Connection, key: BlockKey, merged: tuple[RowValues, list[int]] | None
+    ) -> Request | None:
+        """One single-partition batch: the merged row in, its parts out."""
+        if merged is None:
+            return None
+        row, stamps = merged
+        assert conn.insert_block is not None and conn.delete_parts is not None
+        batch = BatchStatement(BatchType.UNLOGGED)
+        batch.add(conn.insert_block, row)
+        batch.add(conn.delete_parts, (*key, stamps))
+        self._fold_parts.inc(len(stamps))
+        return batch, None, ignore
+
     def _stamp(self, batch: SnapshotBatch) -> int:
         """The stamp of `batch`'s rows: new for each batch, the same when the writer retries
         the batch it failed to write (it passes the very same object again)."""
@@ -206,7 +229,7 @@ class CassandraStore:
         return stamp
 
     def _write_requests(
-        self, conn: _Connection, rows: list[RowValues], new_paths: Sequence[str]
+        self, conn: Connection, rows: list[RowValues], new_paths: Sequence[str]
     ) -> Iterator[Request]:
         """Unlogged batches of block rows (per first replica when there are several
         hosts), then of new paths."""
@@ -225,7 +248,7 @@ class CassandraStore:
             paths = new_paths[first : first + MAX_BATCH_ROWS]
             yield _unlogged(insert_path, [(path,) for path in paths])
 
-    def _require(self) -> _Connection:
+    def _require(self) -> Connection:
         if self._conn is None:
             raise StoreUnavailable(
                 f"not connected to Cassandra at {self._where()} yet (retrying in the background)"
@@ -249,7 +272,9 @@ class CassandraStore:
     async def _try_connect(self, *, first: bool) -> bool:
         """Connect, apply the schema if asked, prepare; log and count a failure."""
         try:
-            conn = await trio.to_thread.run_sync(self._connect_blocking)
+            conn = await trio.to_thread.run_sync(
+                connect, self.config, HostEvents(self._reconnects, self._downs)
+            )
         except Exception as error:
             self._connect_failed(error, first)
             return False
@@ -276,42 +301,7 @@ class CassandraStore:
         else:
             self._log.warning("connect", message, self._where(), type(error).__name__, error)
 
-    def _connect_blocking(self) -> _Connection:
-        config = self.config
-        profiles = {
-            name: ExecutionProfile(
-                load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
-                request_timeout=config.request_timeout,
-                row_factory=tuple_factory,
-                consistency_level=ConsistencyLevel.name_to_value[consistency],
-            )
-            for name, consistency in (
-                (EXEC_PROFILE_DEFAULT, config.write_consistency),
-                (READ_PROFILE, config.read_consistency),
-            )
-        }
-        auth = None
-        if config.username is not None:
-            auth = PlainTextAuthProvider(config.username, config.password or "")
-        cluster = Cluster(
-            contact_points=list(config.cluster),
-            port=config.port,
-            protocol_version=config.protocol_version,
-            auth_provider=auth,
-            execution_profiles=profiles,
-            reconnection_policy=ExponentialReconnectionPolicy(0.5, RECONNECT_MAX_DELAY),
-            connect_timeout=min(config.request_timeout, 10),
-            control_connection_timeout=config.request_timeout,
-        )
-        cluster.register_listener(HostEvents(self._reconnects, self._downs))
-        try:
-            session = cluster.connect()
-        except BaseException:
-            cluster.shutdown()
-            raise
-        return _Connection(cluster, session, config.keyspace)
-
-    async def _apply_schema(self, conn: _Connection) -> None:
+    async def _apply_schema(self, conn: Connection) -> None:
         config = self.config
         cql = schema_cql(config.keyspace, config.replication_factor, config.compaction_window)
         for statement in _statements(cql):
@@ -324,7 +314,7 @@ class CassandraStore:
 
     # Requests
 
-    async def _send(self, conn: _Connection, requests: Iterable[Request], op: str) -> None:
+    async def _send(self, conn: Connection, requests: Iterable[Request], op: str) -> None:
         """Send every request with at most `max_in_flight` awaiting answers (across calls);
         stop at the first error and raise it as `StoreUnavailable`."""
         try:
@@ -332,7 +322,7 @@ class CassandraStore:
         except Exception as error:
             raise self._unavailable(error, op) from error
 
-    async def _send_all(self, conn: _Connection, requests: Iterable[Request], op: str) -> None:
+    async def _send_all(self, conn: Connection, requests: Iterable[Request], op: str) -> None:
         slots = self._in_flight
         calls = Calls(slots)
         profile = READ_PROFILE if op == "read" else EXEC_PROFILE_DEFAULT

@@ -1,7 +1,8 @@
 """Where windows go in the Cassandra store's `block` table, apart from the driver.
 
-A row holds one path's windows in one block of `BLOCK_WINDOWS` windows, as one write
-brought them, so a replayed day of a 10 s series is 135 rows, not 8,640. Rows are keyed
+A row holds one path's windows in one block of `BLOCK_WINDOWS` (256) windows, as one
+write brought them, so a replayed day of a 10 s series is 34 rows, not 8,640: a read's
+cost in Cassandra is mostly per row. Rows are keyed
 `((path, precision, part), start, stamp)`:
 
 - `part` bounds a partition to `PART_WINDOWS` windows of one path and resolution
@@ -28,9 +29,11 @@ from typing import Any
 import numpy as np
 
 from cyanite_py.model import FloatArray, IntArray, Series, SnapshotBatch, Windows
-from cyanite_py.store.blocks import BLOCK_WINDOWS, sorted_records
+from cyanite_py.store.blocks import sorted_records
 
-PART_BLOCKS = 128
+BLOCK_WINDOWS = 256
+"""Windows one row spans at most, so an offset fits in a byte."""
+PART_BLOCKS = 32
 PART_WINDOWS = PART_BLOCKS * BLOCK_WINDOWS
 """Windows one partition spans at most: 8,192, at most 328 KiB of columns, plus what
 windows written in several parts add until they expire."""
@@ -156,7 +159,7 @@ def series(
     times += offsets.astype(np.int64) * precision
     values = [np.frombuffer(b"".join(column), dtype="<f8") for column in columns[4:]]
     if len(times) > 1 and not (times[1:] > times[:-1]).all():
-        times, values = _folded(times, values, NEEDS[aggregate])
+        times, values = folded(times, values, NEEDS[aggregate])
     low, high = np.searchsorted(times, (start, end)).tolist()
     found = dict(zip(NEEDS[aggregate], (column[low:high] for column in values), strict=True))
     times = times[low:high]
@@ -178,10 +181,11 @@ def _block_key(block: Block) -> tuple[int, int]:
 _FOLD = {"counts": np.add, "sums": np.add, "mins": np.minimum, "maxs": np.maximum}
 
 
-def _folded(
-    times: IntArray, values: list[FloatArray], names: Sequence[str]
+def folded(
+    times: IntArray, values: list[FloatArray], names: Sequence[str] = VALUE_COLUMNS
 ) -> tuple[IntArray, list[FloatArray]]:
-    """Windows sorted by time, each time's parts merged into one window."""
+    """Windows sorted by time (or offset), each time's parts merged into one window:
+    `values` are the columns `names`, counts and sums added, min and max combined."""
     order = np.argsort(times, kind="stable")
     times = times[order]
     heads = np.flatnonzero(np.append(True, times[1:] != times[:-1]))

@@ -1,0 +1,101 @@
+"""A connected Cassandra session and the statements the store prepares on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cassandra import ConsistencyLevel
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
+from cassandra.policies import (
+    DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
+    HostStateListener,
+    TokenAwarePolicy,
+)
+from cassandra.query import PreparedStatement, tuple_factory
+
+from cyanite_py.store.cassandra_config import CassandraStoreConfig
+from cyanite_py.store.cassandra_layout import NEEDS, VALUE_COLUMNS
+
+RECONNECT_MAX_DELAY = 10.0
+"""Seconds between attempts at most, so a restarted node is used again soon."""
+READ_PROFILE = "cyanite_read"
+
+
+class Connection:
+    """A connected cluster and the statements prepared on it."""
+
+    def __init__(self, cluster: Cluster, session: Session, keyspace: str) -> None:
+        self.cluster = cluster
+        self.session = session
+        self.keyspace = keyspace
+        self.insert_block: PreparedStatement | None = None
+        self.insert_path: PreparedStatement | None = None
+        self.select_blocks: dict[str, PreparedStatement] = {}
+        self.select_paths: PreparedStatement | None = None
+        self.select_block: PreparedStatement | None = None
+        self.delete_parts: PreparedStatement | None = None
+
+    def prepare(self) -> None:
+        """Prepare every statement once (blocking: runs in a worker thread)."""
+        ks, session = self.keyspace, self.session
+        self.insert_block = session.prepare(
+            f"INSERT INTO {ks}.block (path, precision, part, start, stamp, offsets,"
+            f" {', '.join(VALUE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?"
+        )
+        self.insert_path = session.prepare(f"INSERT INTO {ks}.path (path) VALUES (?)")
+        self.select_blocks = {
+            aggregate: session.prepare(
+                f"SELECT path, part, start, offsets, {', '.join(columns)} FROM {ks}.block"
+                " WHERE path IN ? AND precision = ? AND part IN ? AND start >= ? AND start < ?"
+            )
+            for aggregate, columns in NEEDS.items()
+        }
+        self.select_paths = session.prepare(f"SELECT path FROM {ks}.path")
+        key = "path = ? AND precision = ? AND part = ? AND start = ?"
+        self.select_block = session.prepare(
+            f"SELECT stamp, offsets, {', '.join(VALUE_COLUMNS)} FROM {ks}.block WHERE {key}"
+        )
+        self.delete_parts = session.prepare(f"DELETE FROM {ks}.block WHERE {key} AND stamp IN ?")
+
+    def replica(self, bound: Any) -> object:
+        """The first replica of a bound statement's partition, to group a batch by."""
+        replicas = self.cluster.metadata.get_replicas(self.keyspace, bound.routing_key)
+        return replicas[0] if replicas else None
+
+
+def connect(config: CassandraStoreConfig, listener: HostStateListener) -> Connection:
+    """A session on the cluster (blocking: runs in a worker thread)."""
+    profiles = {
+        name: ExecutionProfile(
+            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+            request_timeout=config.request_timeout,
+            row_factory=tuple_factory,
+            consistency_level=ConsistencyLevel.name_to_value[consistency],
+        )
+        for name, consistency in (
+            (EXEC_PROFILE_DEFAULT, config.write_consistency),
+            (READ_PROFILE, config.read_consistency),
+        )
+    }
+    auth = None
+    if config.username is not None:
+        auth = PlainTextAuthProvider(config.username, config.password or "")
+    cluster = Cluster(
+        contact_points=list(config.cluster),
+        port=config.port,
+        protocol_version=config.protocol_version,
+        auth_provider=auth,
+        execution_profiles=profiles,
+        reconnection_policy=ExponentialReconnectionPolicy(0.5, RECONNECT_MAX_DELAY),
+        connect_timeout=min(config.request_timeout, 10),
+        control_connection_timeout=config.request_timeout,
+    )
+    cluster.register_listener(listener)
+    try:
+        session = cluster.connect()
+    except BaseException:
+        cluster.shutdown()
+        raise
+    return Connection(cluster, session, config.keyspace)

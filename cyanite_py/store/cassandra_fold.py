@@ -1,0 +1,114 @@
+"""Folding a block's rows, written in many parts, into one row once the block is over.
+
+A live server writes every few seconds (closed windows and checkpoints of open ones), so
+each write adds a row to every block it touches: a 10 s block of 256 windows collects
+hundreds of rows, and a day's read would read tens of thousands of rows a series. Once a
+block's time has passed, the store that wrote those rows reads them, merges their
+windows and replaces them with one row, in one single-partition batch (insert the merged
+row, delete the parts), which Cassandra applies atomically: a read sees the parts or the
+merged row, never both or neither.
+
+Only the writer's own rows are folded, named by the stamps it wrote (a second server's
+rows are its own to fold), and the merged row's stamp is derived from the stamps it
+replaces, so a fold that is retried after a timeout rewrites the same row instead of
+adding one. A fold that fails leaves the parts: reads stay exact, only slower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cyanite_py.store.cassandra_layout import BLOCK_WINDOWS, VALUE_COLUMNS, RowValues, folded
+
+FOLD_MIN_ROWS = 8
+"""Rows of its own a block needs before it is worth folding: a replayed block, written in
+a few large parts, is read fast as it is."""
+
+BlockKey = tuple[str, int, int, int]
+"""`(path, precision, part, start)` of a block."""
+
+
+@dataclass(slots=True)
+class Parts:
+    """How many rows this store wrote into one block since its write number `first`, and
+    the TTL they carry."""
+
+    ttl: int
+    first: int
+    count: int = 0
+
+
+class FoldQueue:
+    """The blocks this store wrote into, until they are over and folded, and the stamps
+    of its writes since the oldest of them began: one stamp a write, not one a row."""
+
+    def __init__(self, grace: int) -> None:
+        self._grace = grace
+        self._blocks: dict[BlockKey, Parts] = {}
+        self._stamps: list[int] = []
+        self._base = 0
+        """The write number of `_stamps[0]`."""
+
+    def __len__(self) -> int:
+        return len(self._blocks)
+
+    def written(self, rows: Iterable[RowValues], stamp: int) -> None:
+        """Note the rows of a write under `stamp` that Cassandra accepted."""
+        number = self._base + len(self._stamps)
+        self._stamps.append(stamp)
+        blocks = self._blocks
+        for row in rows:
+            key = row[:4]
+            parts = blocks.get(key)
+            if parts is None:
+                parts = blocks[key] = Parts(row[10], number)
+            parts.count += 1
+
+    def due(self, now: float) -> tuple[list[tuple[BlockKey, Parts]], set[int]]:
+        """Blocks over for `grace` seconds with enough rows to fold, taken out of the
+        queue (the others are forgotten), and this store's stamps that they may hold."""
+        over = [key for key in self._blocks if key[3] + key[1] * BLOCK_WINDOWS + self._grace <= now]
+        taken = [(key, self._blocks.pop(key)) for key in over]
+        own = set(self._stamps) if taken else set()
+        oldest = min((parts.first for parts in self._blocks.values()), default=None)
+        keep_from = self._base + len(self._stamps) if oldest is None else oldest
+        del self._stamps[: keep_from - self._base]
+        self._base = keep_from
+        return [(key, parts) for key, parts in taken if parts.count >= FOLD_MIN_ROWS], own
+
+
+def folded_stamp(stamps: Sequence[int]) -> int:
+    """A stamp that only this set of stamps gives, so a retried fold rewrites its row."""
+    digest = hashlib.blake2b(np.array(sorted(stamps), dtype="<i8").tobytes(), digest_size=8)
+    return int.from_bytes(digest.digest(), "little") >> 1
+
+
+def fold(
+    key: BlockKey, ttl: int, own: set[int], rows: Sequence[Any]
+) -> tuple[RowValues, list[int]] | None:
+    """The merged row for the rows among `rows` (`stamp, offsets, counts, sums, mins,
+    maxs` as read) whose stamp is in `own`, and the stamps it replaces; None when fewer
+    than two are left."""
+    mine = [row for row in rows if row[0] in own]
+    if len(mine) < 2:
+        return None
+    offsets = np.frombuffer(b"".join(row[1] for row in mine), dtype=np.uint8).astype(np.int64)
+    columns = [
+        np.frombuffer(b"".join(row[2 + i] for row in mine), dtype="<f8")
+        for i in range(len(VALUE_COLUMNS))
+    ]
+    offsets, columns = folded(offsets, columns)
+    counts, sums, mins, maxs = (memoryview(column.tobytes()) for column in columns)
+    stamps = [row[0] for row in mine]
+    path, precision, part, start = key
+    stamp = folded_stamp(stamps)
+    merged: RowValues = (
+        path, precision, part, start, stamp, memoryview(offsets.astype(np.uint8).tobytes()),
+        counts, sums, mins, maxs, ttl,
+    )  # fmt: skip
+    return merged, stamps
