@@ -23,7 +23,7 @@ from cyanite_py.inputs.carbon import CarbonInputConfig
 from cyanite_py.inputs.pickle import PickleInputConfig
 from cyanite_py.inputs.sflow import SflowInputConfig
 from cyanite_py.reporter import ReporterConfig
-from cyanite_py.settings import settings
+from cyanite_py.settings import Duration, settings
 from cyanite_py.store.cassandra_config import CassandraStoreConfig
 from cyanite_py.store.memory import MemoryStoreConfig
 from cyanite_py.store.sqlite.config import SqliteStoreConfig
@@ -52,7 +52,11 @@ def default_inputs() -> list[InputConfig]:
 
 @settings
 class LoggingConfig:
+    """`level` of the log; `interval` is how often one summary line says what moved
+    (points in, snapshots written, series, the writer's buffer, drops); 0 turns it off."""
+
     level: Literal["debug", "info", "warning", "error"] = "info"
+    interval: Duration = 60
 
 
 @settings

@@ -35,6 +35,7 @@ from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 from cyanite_py.store.sqlite.config import SqliteStoreConfig
 from cyanite_py.store.sqlite.store import SqliteStore
 from cyanite_py.store.writer import StoreWriter
+from cyanite_py.summary import Summary
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class Server:
         self.reader = Reader(self.store, self.index, self.engine)
         self.api = ApiServer(config.api, build_app(self.reader, self.registry, config.api))
         self.reporter = Reporter(config.reporter, self.registry, self._senders[-1])
+        self.summary = Summary(config.logging.interval, self.registry)
         self._stop = trio.Event()
         self.unwritten = 0
         """Snapshots a stop could not write within `writer.shutdown_timeout`."""
@@ -161,6 +163,7 @@ class Server:
                 ports.append((input_config.type, await front.start(component.run)))
             api_port = await front.start(self.api.run)
             await front.start(self.reporter.run)
+            await front.start(self.summary.run)
             log.info(
                 "serving: HTTP on %d; %s",
                 api_port,
