@@ -1,25 +1,33 @@
-"""The `cyanite-py` command: `serve`, `check-config` and `schema`."""
+"""The `cyanite-py` command: `serve`, `check-config` and `schema`.
+
+Exit codes: 0 a clean stop; 2 a configuration or start-up error, said in one line that
+names the key or the port; 3 stopped with snapshots not written.
+"""
 
 from __future__ import annotations
 
 import argparse
 import gc
 import logging
+import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import trio
 
 from cyanite_py import __version__
-from cyanite_py.config import Config, ConfigError, load_config
+from cyanite_py.config import Config, ConfigError, load_config, require_extras
 from cyanite_py.server import Server
-from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
 
 log = logging.getLogger("cyanite_py")
 
+EXIT_OK = 0
+EXIT_CONFIG = 2
+"""A configuration or start-up error: a bad key, a port in use, a store that cannot open."""
 EXIT_UNWRITTEN = 3
 """`serve` stopped without writing everything it had received (the store did not take it
 within `writer.shutdown_timeout`), so a supervisor can tell it from a clean stop."""
@@ -30,9 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.command(args)
+        sys.stdout.flush()
     except ConfigError as error:
-        print(f"invalid configuration:\n{error}", file=sys.stderr)
-        return 2
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    except BrokenPipeError:
+        # The reader went away (`cyanite-py schema cassandra | head -3`): nothing more is
+        # wanted, so end quietly, and keep the interpreter's own flush at exit quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     return code
 
 
@@ -55,46 +69,58 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("backend", choices=["cassandra"])
     schema.add_argument("--config", type=Path, help="take keyspace and replication from here")
     schema.set_defaults(command=_schema)
+
     return parser
 
 
 def _serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    require_extras(config, str(args.config or "configuration"))
     logging.basicConfig(
         level=config.logging.level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    log.info("cyanite-py %s starting (configuration: %s)", __version__, args.config or "defaults")
     # Modules, classes and configuration live as long as the process: leave them out of
     # every full collection, and out of the one at exit, which otherwise walks them all.
     gc.freeze()
+    return _run(partial(_serve_until_signalled, config))
+
+
+def _run(function: Callable[[trio.Event], Awaitable[int]]) -> int:
+    """Run `function` under trio and return its exit code. It sets the event once it has
+    opened what it needs (store, sockets): a failure before that is a start-up error,
+    said in one line with exit 2; one after it is a fault, with its traceback."""
+    started = trio.Event()
     try:
-        unwritten: int = trio.run(_serve_until_signalled, config)
-    except BaseExceptionGroup as failed:
-        unavailable, _ = failed.split(StoreUnavailable)
-        if unavailable is None:
+        return trio.run(function, started)
+    except Exception as failed:
+        if started.is_set():
             raise
-        log.error("cannot start: %s", _first(unavailable))
-        return 1
-    return EXIT_UNWRITTEN if unwritten else 0
+        log.debug("start-up failed", exc_info=failed)
+        log.error("cannot start: %s", first_error(failed))
+        return EXIT_CONFIG
 
 
-def _first(group: BaseExceptionGroup[StoreUnavailable]) -> BaseException:
+def first_error(error: BaseException) -> BaseException:
     """The first error of a group that may nest, as the one line to show."""
-    error: BaseException = group
     while isinstance(error, BaseExceptionGroup):
         error = error.exceptions[0]
     return error
 
 
-async def _serve_until_signalled(config: Config) -> int:
-    """Serve until SIGTERM or SIGINT; return how many snapshots the stop left unwritten."""
+async def _serve_until_signalled(config: Config, started: trio.Event) -> int:
+    """Serve until SIGTERM or SIGINT; exit 3 when the stop left snapshots unwritten.
+    `started` is set once every listener is bound."""
     server = Server(config)
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, signals, server)
-            await server.run()
+            async with trio.open_nursery() as serving:
+                await serving.start(server.run)
+                started.set()
             nursery.cancel_scope.cancel()
-    return server.unwritten
+    return EXIT_UNWRITTEN if server.unwritten else EXIT_OK
 
 
 async def _stop_on_signal(signals: AsyncIterator[int], server: Server) -> None:
@@ -106,10 +132,10 @@ async def _stop_on_signal(signals: AsyncIterator[int], server: Server) -> None:
 def _check_config(args: argparse.Namespace) -> int:
     if not args.file.exists():
         print(f"{args.file}: no such file", file=sys.stderr)
-        return 2
-    load_config(args.file)
+        return EXIT_CONFIG
+    require_extras(load_config(args.file), str(args.file))
     print(f"{args.file}: ok")
-    return 0
+    return EXIT_OK
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -117,7 +143,7 @@ def _schema(args: argparse.Namespace) -> int:
     if not isinstance(store, CassandraStoreConfig):
         store = CassandraStoreConfig()
     print(schema_cql(store.keyspace, store.replication_factor))
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

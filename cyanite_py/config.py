@@ -7,7 +7,9 @@ a message that says what to fix.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+from collections.abc import Iterator
 from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -89,9 +91,13 @@ def parse_config(data: Any, source: str = "configuration") -> Config:
         raise ConfigError(f"{source}: the top level must be a mapping of sections")
     cleaned = {key: value for key, value in data.items() if value is not None}
     try:
-        return _ADAPTER.validate_python(cleaned)
+        config = _ADAPTER.validate_python(cleaned)
     except ValidationError as error:
         raise ConfigError(_describe(error, source)) from None
+    clashes = [f"{source}: {clash}" for clash in _port_clashes(config)]
+    if clashes:
+        raise ConfigError("\n".join(clashes))
+    return config
 
 
 def load_config(path: Path | None) -> Config:
@@ -108,18 +114,65 @@ def load_config(path: Path | None) -> Config:
     return parse_config(data, str(path))
 
 
+def require_extras(config: Config, source: str = "configuration") -> None:
+    """Stop with one line naming the extra to install when a configured back end's client
+    library is missing (they are optional: `pip install 'cyanite-py[cassandra]'`)."""
+    needs: list[tuple[str, str, tuple[str, ...]]] = []
+    if isinstance(config.store, CassandraStoreConfig):
+        needs.append(("store.type", "cassandra", ("cassandra",)))
+    if isinstance(config.index, ElasticsearchIndexConfig):
+        needs.append(("index.type", "elasticsearch", ("elasticsearch", "httpx")))
+    missing = [
+        f"{source}: {key}: {extra} needs its client library: pip install 'cyanite-py[{extra}]'"
+        for key, extra, modules in needs
+        if any(importlib.util.find_spec(module) is None for module in modules)
+    ]
+    if missing:
+        raise ConfigError("\n".join(missing))
+
+
+_WILDCARDS = {"", "0.0.0.0", "::"}
+
+
+def _listeners(config: Config) -> Iterator[tuple[str, str, str, int]]:
+    """`(key, protocol, host, port)` of every socket the server binds."""
+    yield "api.port", "TCP", config.api.host, config.api.port
+    for position, item in enumerate(config.input):
+        key = f"input.{position}.port"
+        if item.type in ("carbon", "pickle"):
+            yield key, "TCP", item.host, item.port
+        if item.type == "sflow" or (isinstance(item, CarbonInputConfig) and item.udp):
+            yield key, "UDP", item.host, item.port
+
+
+def _port_clashes(config: Config) -> Iterator[str]:
+    """One line per listener whose protocol, port and address another one already has
+    (port 0 picks a free port, so it never clashes)."""
+    seen: list[tuple[str, str, str, int]] = []
+    for key, protocol, host, port in _listeners(config):
+        for other_key, other_protocol, other_host, other_port in seen:
+            same_address = host == other_host or {host, other_host} & _WILDCARDS
+            if port and (protocol, port) == (other_protocol, other_port) and same_address:
+                owner = other_key.removesuffix(".port")
+                yield f"{key}: {protocol} port {port} is already used by {owner}"
+                break
+        seen.append((key, protocol, host, port))
+
+
 def _describe(error: ValidationError, source: str) -> str:
     lines = []
     for problem in error.errors():
         where = ".".join(str(part) for part in _user_path(problem["loc"]))
-        lines.append(f"{source}: {where or '(top level)'}: {problem['msg']}")
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}: {where or '(top level)'}: {message}")
     return "\n".join(lines)
 
 
 def _user_path(loc: tuple[int | str, ...]) -> list[int | str]:
     """The key path as the user wrote it: without the union member pydantic tried
-    (`input.0.carbon.port` → `input.0.port`, `store.sqlite.path` → `store.path`)."""
+    (`input.0.carbon.port` → `input.0.port`, `store.sqlite.path` → `store.path`), and
+    without the marker of a mapping's key (`engine.rules.[x.[key]` → `engine.rules.[x`)."""
     tagged = {1} if loc[:1] in (("store",), ("index",)) else set()
     if loc[:1] == ("input",) and len(loc) > 2:
         tagged = {2}
-    return [part for position, part in enumerate(loc) if position not in tagged]
+    return [part for position, part in enumerate(loc) if position not in tagged and part != "[key]"]

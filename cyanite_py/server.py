@@ -11,6 +11,7 @@ not write everything in that time logs how many snapshots it leaves and says so 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,6 +44,10 @@ ENGINE_QUEUE_BATCHES = 256
 
 DRAIN_PROGRESS_SECONDS = 5.0
 """How often a stop that is still writing says how much is left."""
+
+
+class CannotListen(Exception):
+    """An input or the HTTP API could not bind its socket; the message names which one."""
 
 
 class Input(Protocol):
@@ -159,9 +164,15 @@ class Server:
     async def _serve_front(self, task_status: trio.TaskStatus[Bound]) -> None:
         async with trio.open_nursery() as front:
             ports = []
-            for input_config, component in zip(self.config.input, self.inputs, strict=True):
-                ports.append((input_config.type, await front.start(component.run)))
-            api_port = await front.start(self.api.run)
+            for position, (input_config, component) in enumerate(
+                zip(self.config.input, self.inputs, strict=True)
+            ):
+                where = f"input.{position} ({input_config.type})"
+                address = f"{input_config.host}:{input_config.port}"
+                port = await _listen(front, component.run, f"{where} cannot listen on {address}")
+                ports.append((input_config.type, port))
+            address = f"{self.config.api.host}:{self.config.api.port}"
+            api_port = await _listen(front, self.api.run, f"api cannot listen on {address}")
             await front.start(self.reporter.run)
             await front.start(self.summary.run)
             log.info(
@@ -200,3 +211,17 @@ class Server:
                 self.writer.unwritten(),
                 self.engine.unwritten(),
             )
+
+
+async def _listen(nursery: trio.Nursery, run: Callable[..., Awaitable[None]], what: str) -> int:
+    """Start a listener and return its port; a bind that fails says `what` listener at
+    which address (the OSError alone names neither)."""
+    try:
+        port: int = await nursery.start(run)
+    except* OSError as failed:
+        reason = failed.exceptions[0]
+        while isinstance(reason, BaseExceptionGroup):
+            reason = reason.exceptions[0]
+        detail = reason.strerror if isinstance(reason, OSError) and reason.strerror else reason
+        raise CannotListen(f"{what}: {detail}") from None
+    return port

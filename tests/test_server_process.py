@@ -67,7 +67,7 @@ def test_a_second_server_on_the_same_file_refuses_to_start(tmp_path: Path) -> No
     first = ServerProcess(write_config(tmp_path / "one.yaml", database)).wait_until_serving()
     try:
         second = ServerProcess(write_config(tmp_path / "two.yaml", database))
-        assert second.process.wait(timeout=30) == 1
+        assert second.process.wait(timeout=30) == 2
         second.stop()
         refusals = [line for line in second.lines if "cannot start" in line]
         assert len(refusals) == 1, second.log

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from cyanite_py.model import Resolution
 from cyanite_py.settings import Duration, ResolutionSetting, settings
@@ -14,6 +17,20 @@ DEFAULT_RULES: dict[str, list[Resolution]] = {
 }
 
 
+def _pattern(pattern: str) -> str:
+    """A rule's key: `default`, or a regex that compiles (named by its key on error)."""
+    if pattern != "default":
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise ValueError(f"not a regular expression: {error}") from None
+    return pattern
+
+
+RulePattern = Annotated[str, AfterValidator(_pattern)]
+RuleResolutions = Annotated[list[ResolutionSetting], Field(min_length=1)]
+
+
 @settings
 class EngineConfig:
     """`rules` maps a regex (searched in the path, tried in order) to resolutions; `default`
@@ -21,17 +38,10 @@ class EngineConfig:
     `checkpoint_interval` how often the points of windows still open are written as
     partial windows (0: only when windows close), which bounds what a crash loses."""
 
-    rules: dict[str, list[ResolutionSetting]] = field(default_factory=lambda: dict(DEFAULT_RULES))
+    rules: dict[RulePattern, RuleResolutions] = field(default_factory=lambda: dict(DEFAULT_RULES))
     flush_interval: Duration = 1
     checkpoint_interval: Duration = 5
     max_batch_points: int = 200_000
-
-    def __post_init__(self) -> None:
-        for pattern, resolutions in self.rules.items():
-            if not resolutions:
-                raise ValueError(f"rule {pattern!r} has no resolutions")
-            if pattern != "default":
-                re.compile(pattern)
 
 
 @settings
