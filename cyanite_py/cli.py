@@ -1,4 +1,5 @@
-"""The `cyanite-py` command: `serve`, `check-config` and `schema`.
+"""The `cyanite-py` command: `serve`, `check-config`, `schema`, `import whisper` and
+`rules-from`.
 
 Exit codes: 0 a clean stop; 2 a configuration or start-up error, said in one line that
 names the key or the port; 3 stopped with snapshots not written.
@@ -20,6 +21,7 @@ import trio
 
 from cyanite_py import __version__
 from cyanite_py.config import Config, ConfigError, load_config, require_extras
+from cyanite_py.migrate.commands import import_whisper, rules_from
 from cyanite_py.server import Server
 from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
 
@@ -70,6 +72,21 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("--config", type=Path, help="take keyspace and replication from here")
     schema.set_defaults(command=_schema)
 
+    imports = commands.add_parser("import", help="bring in history kept by another server")
+    formats = imports.add_subparsers(required=True, metavar="FORMAT")
+    whisper = formats.add_parser("whisper", help="every .wsp file under a directory")
+    whisper.add_argument("directory", type=Path, help="a.b.c is read from DIRECTORY/a/b/c.wsp")
+    whisper.add_argument("--config", type=Path, help="the server's YAML: store and rules")
+    whisper.add_argument(
+        "--state", type=Path, help="where finished files are recorded (default: by the store)"
+    )
+    whisper.set_defaults(command=_import_whisper)
+
+    rules = commands.add_parser(
+        "rules-from", help="print engine.rules for carbon's storage-schemas.conf"
+    )
+    rules.add_argument("file", type=Path)
+    rules.set_defaults(command=_rules_from)
     return parser
 
 
@@ -127,6 +144,18 @@ async def _stop_on_signal(signals: AsyncIterator[int], server: Server) -> None:
     async for number in signals:
         log.info("received %s", signal.Signals(number).name)
         server.stop()
+
+
+def _import_whisper(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    require_extras(config, str(args.config or "configuration"))
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return _run(partial(import_whisper, config, args.directory, args.state))
+
+
+def _rules_from(args: argparse.Namespace) -> int:
+    print(rules_from(args.file), end="")
+    return EXIT_OK
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -136,7 +136,9 @@ def test_a_back_end_whose_extra_is_missing_names_the_extra(
     )
 
 
-@pytest.mark.parametrize("arguments", [["schema", "cassandra"], ["--help"]])
+@pytest.mark.parametrize(
+    "arguments", [["schema", "cassandra"], ["--help"], ["rules-from", "--help"]]
+)
 def test_output_into_a_closed_pipe_ends_quietly(arguments: list[str]) -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before anything is written, as `| head -0`
