@@ -5,7 +5,7 @@ path at one window time, both resolutions), reads every path back, and drops the
 Start a local node first with `scripts/services start cassandra`.
 
     .venv/bin/python benchmarks/store_write_cassandra.py [--hosts 127.0.0.1:9042]
-        [--paths 10000] [--batches 10] [--max-in-flight 256]
+        [--paths 10000] [--batches 10] [--max-in-flight 64]
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--hosts", default=os.environ.get("CASSANDRA_HOSTS", "127.0.0.1:9042"))
     parser.add_argument("--paths", type=int, default=10_000)
     parser.add_argument("--batches", type=int, default=10)
-    parser.add_argument("--max-in-flight", type=int, default=256)
+    parser.add_argument("--max-in-flight", type=int, default=CassandraStoreConfig().max_in_flight)
     args = parser.parse_args()
     hosts = [item.rpartition(":") for item in args.hosts.split(",")]
     config = CassandraStoreConfig(

@@ -236,7 +236,7 @@ def test_a_fold_done_twice_folds_nothing_more() -> None:
 
 def test_the_fold_queue_keeps_only_the_stamps_that_pending_blocks_may_hold() -> None:
     queue = FoldQueue(grace=0)
-    row = ("p", 10, 0, 0, 0, memoryview(b""), *(memoryview(b""),) * 4, 60)
+    row = ("p", 10, 0, 0, 0, b"", b"", b"", b"", b"", 60)
     later = ("p", 10, 0, 10 * BLOCK_WINDOWS, *row[4:])
     for stamp in range(FOLD_MIN_ROWS):
         queue.written([row], stamp)

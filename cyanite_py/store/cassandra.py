@@ -39,6 +39,7 @@ from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.cassandra_calls import Calls, Handler, HostEvents, Request, ignore
 from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
 from cyanite_py.store.cassandra_connection import READ_PROFILE, Connection, connect
+from cyanite_py.store.cassandra_encode import block_batch, routing_key
 from cyanite_py.store.cassandra_fold import BlockKey, FoldQueue, fold
 from cyanite_py.store.cassandra_layout import (
     Block,
@@ -239,11 +240,11 @@ class CassandraStore:
         if len(conn.cluster.metadata.all_hosts()) > 1:
             by_replica: defaultdict[object, list[RowValues]] = defaultdict(list)
             for row in rows:
-                by_replica[conn.replica(insert.bind(row))].append(row)
+                by_replica[conn.replica(routing_key(row))].append(row)
             groups = by_replica.values()
         for group in groups:
             for run in requests(group, MAX_BATCH_ROWS):
-                yield _unlogged(insert, run)
+                yield block_batch(insert, conn.keyspace, run), None, ignore
         for first in range(0, len(new_paths), MAX_BATCH_ROWS):
             paths = new_paths[first : first + MAX_BATCH_ROWS]
             yield _unlogged(insert_path, [(path,) for path in paths])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
@@ -59,9 +57,9 @@ class Connection:
         )
         self.delete_parts = session.prepare(f"DELETE FROM {ks}.block WHERE {key} AND stamp IN ?")
 
-    def replica(self, bound: Any) -> object:
-        """The first replica of a bound statement's partition, to group a batch by."""
-        replicas = self.cluster.metadata.get_replicas(self.keyspace, bound.routing_key)
+    def replica(self, routing_key: bytes) -> object:
+        """The first replica of a partition, to group a batch by."""
+        replicas = self.cluster.metadata.get_replicas(self.keyspace, routing_key)
         return replicas[0] if replicas else None
 
 

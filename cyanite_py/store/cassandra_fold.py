@@ -103,12 +103,12 @@ def fold(
         for i in range(len(VALUE_COLUMNS))
     ]
     offsets, columns = folded(offsets, columns)
-    counts, sums, mins, maxs = (memoryview(column.tobytes()) for column in columns)
+    counts, sums, mins, maxs = (column.tobytes() for column in columns)
     stamps = [row[0] for row in mine]
     path, precision, part, start = key
     stamp = folded_stamp(stamps)
     merged: RowValues = (
-        path, precision, part, start, stamp, memoryview(offsets.astype(np.uint8).tobytes()),
+        path, precision, part, start, stamp, offsets.astype(np.uint8).tobytes(),
         counts, sums, mins, maxs, ttl,
     )  # fmt: skip
     return merged, stamps
