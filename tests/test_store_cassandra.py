@@ -153,6 +153,31 @@ class TestCassandraStore(StoreContract):
         assert await store.fold_due(time.time()) == 0
         assert len(await read_one(store, "few", start=OLD_BLOCK, end=OLD_BLOCK + 30)) == 3
 
+    async def test_a_row_of_equal_counts_stores_one_count(
+        self, store: CassandraStore, cassandra_session: Session, cassandra_keyspace: str
+    ) -> None:
+        first = OLD_BLOCK
+        await store.write(batch(*(snap("even", first + 10 * i, count=3) for i in range(5))))
+        await store.write(batch(*(snap("uneven", first + 10 * i, count=i + 1) for i in range(5))))
+        await store.write(batch(snap("even", first + 20, count=2, total=4.0)))
+        stored = {
+            path: [
+                len(row.counts)
+                for row in cassandra_session.execute(
+                    f"SELECT counts FROM {cassandra_keyspace}.block WHERE path = %s"
+                    f" AND precision = 10 AND part = {first - first % (10 * PART_WINDOWS)}",
+                    (path,),
+                )
+            ]
+            for path in ("even", "uneven")
+        }
+        assert stored == {"even": [8, 8], "uneven": [40]}
+        windows = await read_one(store, "even", start=first, end=first + 50)
+        assert windows.values("count").tolist() == [3.0, 3.0, 5.0, 3.0, 3.0]
+        assert windows.values("mean").tolist() == [1 / 3, 1 / 3, 5 / 5, 1 / 3, 1 / 3]
+        uneven = await read_one(store, "uneven", start=first, end=first + 50)
+        assert uneven.values("count").tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+
     async def test_rows_expire_after_their_period(
         self, store: CassandraStore, cassandra_session: Session, cassandra_keyspace: str
     ) -> None:

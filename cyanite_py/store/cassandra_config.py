@@ -42,8 +42,8 @@ class CassandraStoreConfig:
     read_consistency: Consistency = "ONE"
     write_consistency: Consistency = "ONE"
     request_timeout: Duration = 10
-    max_in_flight: PositiveInt = 64
-    read_paths: PositiveInt = 4
+    max_in_flight: PositiveInt = 16
+    read_paths: PositiveInt = 16
     protocol_version: Annotated[int, Field(ge=3, le=6)] = 4
     create_schema: bool = True
     compaction_window: Duration = 86400

@@ -23,7 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from cyanite_py.store.cassandra_layout import BLOCK_WINDOWS, VALUE_COLUMNS, RowValues, folded
+from cyanite_py.store.cassandra_layout import (
+    BLOCK_WINDOWS,
+    VALUE_COLUMNS,
+    RowValues,
+    counted,
+    folded,
+)
 
 FOLD_MIN_ROWS = 8
 """Rows of its own a block needs before it is worth folding: a replayed block, written in
@@ -98,9 +104,10 @@ def fold(
     if len(mine) < 2:
         return None
     offsets = np.frombuffer(b"".join(row[1] for row in mine), dtype=np.uint8).astype(np.int64)
-    columns = [
+    columns = [counted([len(row[1]) for row in mine], [row[2] for row in mine])]
+    columns += [
         np.frombuffer(b"".join(row[2 + i] for row in mine), dtype="<f8")
-        for i in range(len(VALUE_COLUMNS))
+        for i in range(1, len(VALUE_COLUMNS))
     ]
     offsets, columns = folded(offsets, columns)
     counts, sums, mins, maxs = (column.tobytes() for column in columns)

@@ -16,9 +16,11 @@ cost in Cassandra is mostly per row. Rows are keyed
 
 A row's windows are stored column-wise (the batch sorted as `blocks.sorted_records`
 sorts it): `offsets` (uint8, windows after the block's start), then little-endian
-float64 `counts`, `sums`, `mins` and `maxs`. A read asks only for the columns its
-aggregate needs, 17 bytes a window for a mean and 9 for the others instead of 40: the
-bytes a read moves through Cassandra and the driver are what its time is spent on.
+float64 `counts`, `sums`, `mins` and `maxs`; `counts` holds one value when every window
+of the row has the same count, as a series sent once a window has. A read asks only for
+the columns its aggregate needs, 9 bytes a window for a mean of such a series and for
+the other aggregates instead of 40: the bytes a read moves through Cassandra and the
+driver are what its time is spent on.
 """
 
 from __future__ import annotations
@@ -85,8 +87,11 @@ def write_rows(batch: SnapshotBatch, stamp: int) -> list[RowValues]:
     heads = np.flatnonzero(change)
     bounds = np.append(heads, len(records))
     offsets = ((times - starts) // precisions).astype(np.uint8)
-    columns = [_slices(offsets, bounds)]
-    columns += [_slices(records[name[:-1]], bounds) for name in VALUE_COLUMNS]
+    counts = records["count"]
+    same = np.minimum.reduceat(counts, heads) == np.maximum.reduceat(counts, heads)
+    count_ends = np.where(same, heads + 1, bounds[1:])
+    columns = [_slices(offsets, bounds), _slices(counts, bounds, count_ends)]
+    columns += [_slices(records[name[:-1]], bounds) for name in VALUE_COLUMNS[1:]]
     names = batch.table.names
     head_precisions = precisions[heads]
     head_starts = starts[heads]
@@ -104,12 +109,13 @@ def write_rows(batch: SnapshotBatch, stamp: int) -> list[RowValues]:
     )
 
 
-def _slices(column: np.ndarray, bounds: IntArray) -> Iterator[bytes]:
-    """The bytes of `column` between consecutive `bounds`."""
+def _slices(column: np.ndarray, bounds: IntArray, ends: IntArray | None = None) -> Iterator[bytes]:
+    """The bytes of `column` from each of `bounds` to the next (or to `ends`)."""
     data = np.ascontiguousarray(column).tobytes()
     size = column.dtype.itemsize
-    edges = (bounds * size).tolist()
-    return map(data.__getitem__, map(slice, edges[:-1], edges[1:]))
+    firsts = (bounds[:-1] * size).tolist()
+    lasts = ((bounds[1:] if ends is None else ends) * size).tolist()
+    return map(data.__getitem__, map(slice, firsts, lasts))
 
 
 def requests(rows: Iterable[RowValues], max_rows: int) -> Iterator[list[RowValues]]:
@@ -147,16 +153,18 @@ def series(
 ) -> Series:
     """`aggregate` of the windows in a path's read rows with `start <= time < end`.
 
-    Rows come back per partition in `(start, stamp)` order, so sorting by `(part, start)`
-    puts the windows in time order unless a window was written in parts; only then are
-    they sorted and folded."""
-    blocks.sort(key=_block_key)  # stable: a block's rows stay in stamp order
+    Sorting the rows by partition, block and first window puts the windows in time order
+    unless a window was written in parts; only then are they sorted and folded."""
+    blocks.sort(key=_block_key)
     columns = list(zip(*blocks, strict=True))
     offsets = np.frombuffer(b"".join(columns[3]), dtype=np.uint8)
     lengths = list(map(len, columns[3]))
     times = np.repeat(np.array(columns[2], dtype=np.int64), lengths)
     times += offsets.astype(np.int64) * precision
-    values = [np.frombuffer(b"".join(column), dtype="<f8") for column in columns[4:]]
+    values = [
+        counted(lengths, column) if name == "counts" else np.frombuffer(b"".join(column), "<f8")
+        for name, column in zip(NEEDS[aggregate], columns[4:], strict=True)
+    ]
     if len(times) > 1 and not (times[1:] > times[:-1]).all():
         times, values = folded(times, values, NEEDS[aggregate])
     low, high = np.searchsorted(times, (start, end)).tolist()
@@ -173,8 +181,19 @@ def series(
     return windows.series(path, start, end, precision, aggregate)
 
 
-def _block_key(block: Block) -> tuple[int, int]:
-    return block[1], block[2]
+def counted(lengths: Sequence[int], counts: Sequence[bytes]) -> FloatArray:
+    """Each window's count, from rows of `lengths` windows whose `counts` hold one value
+    a window, or one for all."""
+    column = np.frombuffer(b"".join(counts), dtype="<f8")
+    if len(column) == sum(lengths):
+        return column
+    held = np.fromiter(map(len, counts), dtype=np.int64, count=len(counts)) // 8
+    windows = np.asarray(lengths, dtype=np.int64)
+    return np.repeat(column, np.repeat(np.where(held == 1, windows, 1), held))
+
+
+def _block_key(block: Block) -> tuple[int, int, int]:
+    return block[1], block[2], block[3][0]
 
 
 _FOLD = {"counts": np.add, "sums": np.add, "mins": np.minimum, "maxs": np.maximum}
