@@ -70,6 +70,8 @@ def read_points(path: Path, now: int) -> tuple[IntArray, FloatArray]:
         fetched = whisper.fetch(
             str(path), start, min(covered_from, now), now=now, archiveToSelect=step
         )
+        if fetched is None:  # nothing of this archive lies before `now`
+            continue
         (first, _, _), found = fetched
         stamps = first + step * np.arange(len(found), dtype=np.int64)
         numbers = np.array([np.nan if v is None else v for v in found], dtype=np.float64)
