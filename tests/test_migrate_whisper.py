@@ -302,3 +302,27 @@ def test_a_file_path_becomes_a_metric_path(tmp_path: Path) -> None:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"")
     assert [file.metric for file in find_files(tmp_path)] == ["a.d", "a.b.c"]
+
+
+def test_slots_left_from_an_earlier_lap_of_the_ring_are_not_read(tmp_path: Path) -> None:
+    """An archive is a ring: after it wrapped, slots not yet overwritten still hold
+    points older than its retention, which whisper's own fetch leaves out, and so must
+    the import."""
+    now = int(time.time())
+    wsp = tmp_path / "wsp/ring.wsp"
+    wsp.parent.mkdir(parents=True)
+    whisper.create(str(wsp), [(10, 100)])  # 1000 s
+    earlier = now - 3000
+    whisper.update_many(
+        str(wsp), [(earlier - 2000 + 10 * i, -1.0) for i in range(200)], now=earlier
+    )
+    recent = [(now - 800 + 10 * i, float(i)) for i in range(80)]
+    whisper.update_many(str(wsp), recent)
+    (_, _, step), fetched = whisper.fetch(str(wsp), now - 1000, now)
+    assert step == 10 and -1.0 not in fetched  # whisper itself sees only the recent points
+    config_path = write_config(tmp_path)
+
+    assert main(["import", "whisper", str(tmp_path / "wsp"), "--config", str(config_path)]) == 0
+
+    found = read_back(load_config(config_path), "ring", FINE, now - 7200, now + 60, "sum")
+    assert found == {stamp - stamp % 10: value for stamp, value in recent}
