@@ -15,7 +15,9 @@ LOG_SECONDS = 5.0
 
 
 def duration(seconds: float) -> str:
-    """`1h02m`, `3m05s`, `12s`."""
+    """`1h02m`, `3m05s`, `12s`, `0.4s`."""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
     whole = int(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
