@@ -134,18 +134,31 @@ class TestCassandraStore(StoreContract):
         before = rows(await read_one(store, "fold", start=first, end=first + 2560))
         assert before[0] == (first, FOLD_MIN_ROWS + 4.0, 145.0, -5.0, 60.0)
 
-        assert await store.fold_due(first + 2560) == 0  # just over: late points may come
-        assert await store.fold_due(time.time()) == 1
+        assert await store.fold_due(first + 10) == 1  # while the block is still open
         assert rows(await read_one(store, "fold", start=first, end=first + 2560)) == before
-        stored = cassandra_session.execute(
+        query = (
             f"SELECT stamp FROM {cassandra_keyspace}.block WHERE path = 'fold'"
             f" AND precision = 10 AND part = {first - first % (10 * PART_WINDOWS)}"
             f" AND start = {first}"
-        ).all()
-        assert len(stored) == 2  # the folded row, and the other server's own
+        )
+        assert len(cassandra_session.execute(query).all()) == 2  # folded, and the other's
         assert registry.value("store_cassandra_folds") == 1
         assert registry.value("store_cassandra_folded_rows") == FOLD_MIN_ROWS + 2
+        assert await store.fold_due(first + 10) == 0
+
+        # More parts fold again, with the folded row, which is the store's own too.
+        for _ in range(FOLD_MIN_ROWS - 1):
+            await store.write(batch(snap("fold", first, total=1.0)))
+        assert await store.fold_due(first + 10) == 1
+        after = rows(await read_one(store, "fold", start=first, end=first + 2560))
+        assert after[0] == (first, 2 * FOLD_MIN_ROWS + 3.0, 144.0 + FOLD_MIN_ROWS, -5.0, 60.0)
+        assert after[1:] == before[1:]
+        assert registry.value("store_cassandra_folded_rows") == 2 * FOLD_MIN_ROWS + 2
+        assert len(cassandra_session.execute(query).all()) == 2
+        # Once the block is over, a lone folded row is forgotten, not folded again.
         assert await store.fold_due(time.time()) == 0
+        queued = registry.gauges[("store_cassandra_fold_queue", ())].read()
+        assert queued == 0
 
     async def test_a_block_of_few_parts_is_left_as_it_is(self, store: CassandraStore) -> None:
         for i in range(3):
@@ -266,13 +279,17 @@ def test_the_fold_queue_keeps_only_the_stamps_that_pending_blocks_may_hold() -> 
     for stamp in range(FOLD_MIN_ROWS):
         queue.written([row], stamp)
     queue.written([later], 100)
-    due, own = queue.due(10 * BLOCK_WINDOWS)
+    due, own = queue.due(0)  # enough parts: folded while the block is open
     assert [key for key, _ in due] == [("p", 10, 0, 0)]
     assert own == {*range(FOLD_MIN_ROWS), 100}
     assert len(queue) == 1
+    queue.restore(due)  # the fold failed
+    assert len(queue) == 2
+    due, own = queue.due(10 * BLOCK_WINDOWS)
+    assert len(due) == 1 and len(queue) == 1
     queue.written([later], 101)
     due, own = queue.due(20 * BLOCK_WINDOWS)
-    assert due == [] and own == {100, 101}  # two parts: not worth a fold
+    assert due == [] and own == set()  # two parts of a block over: left as they are
     assert len(queue) == 0
 
 

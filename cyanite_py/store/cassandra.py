@@ -177,8 +177,9 @@ class CassandraStore:
         return sorted(paths)
 
     async def fold_due(self, now: float) -> int:
-        """Fold the blocks over by `now` that hold enough rows of this store's; return
-        how many were folded. A failure is counted and logged, never raised."""
+        """Fold the blocks that hold enough rows of this store's; return how many were
+        folded. A failure is counted and logged, never raised, and its blocks are tried
+        again next time."""
         conn = self._conn
         due, own = self._folds.due(now)
         if conn is None or not due:
@@ -192,33 +193,31 @@ class CassandraStore:
         assert select is not None
         try:
             await self._send_all(conn, ((select, key, keep(key)) for key, _ in due), "fold")
-            writes = [
-                self._fold_request(conn, key, fold(key, parts.ttl, own, found.get(key, [])))
-                for key, parts in due
-            ]
-            await self._send_all(conn, [w for w in writes if w is not None], "fold")
+            merged = (fold(key, parts.ttl, own, found.get(key, [])) for key, parts in due)
+            writes = [self._fold_request(conn, *both) for both in merged if both is not None]
+            await self._send_all(conn, [request for _, request in writes], "fold")
         except Exception as error:
+            self._folds.restore(due)
             self._fold_errors.inc()
             kind = type(error).__name__
             self._log.warning(f"fold:{kind}", "cassandra fold failed: %s: %s", kind, error)
             return 0
-        folded = sum(write is not None for write in writes)
-        self._folded.inc(folded)
-        return folded
+        for row, _ in writes:
+            self._folds.written([row], row[4])
+        self._folded.inc(len(writes))
+        return len(writes)
 
     def _fold_request(
-        self, conn: Connection, key: BlockKey, merged: tuple[RowValues, list[int]] | None
-    ) -> Request | None:
-        """One single-partition batch: the merged row in, its parts out."""
-        if merged is None:
-            return None
-        row, stamps = merged
+        self, conn: Connection, row: RowValues, stamps: list[int]
+    ) -> tuple[RowValues, Request]:
+        """The merged row, and one single-partition batch: the merged row in, its parts
+        out."""
         assert conn.insert_block is not None and conn.delete_parts is not None
         batch = BatchStatement(BatchType.UNLOGGED)
         batch.add(conn.insert_block, row)
-        batch.add(conn.delete_parts, (*key, stamps))
+        batch.add(conn.delete_parts, (*row[:4], stamps))
         self._fold_parts.inc(len(stamps))
-        return batch, None, ignore
+        return row, (batch, None, ignore)
 
     def _stamp(self, batch: SnapshotBatch) -> int:
         """The stamp of `batch`'s rows: new for each batch, the same when the writer retries

@@ -81,7 +81,7 @@ CREATE TABLE IF NOT EXISTS {keyspace}.block (
     'compaction_window_size': '{window_hours}',
     'unchecked_tombstone_compaction': 'true'
   }}
-  AND gc_grace_seconds = 3600
+  AND gc_grace_seconds = 10800
   AND caching = {{'keys': 'ALL', 'rows_per_partition': 'NONE'}};
 
 CREATE TABLE IF NOT EXISTS {keyspace}.path (
@@ -95,7 +95,10 @@ def schema_cql(keyspace: str, replication_factor: int, compaction_window: int = 
 
     `block` rows are one path's windows of one block, column-wise, in partitions bounded
     to 8,192 windows (`cyanite_py.store.cassandra_layout`); every row expires through a TTL of its
-    resolution's period, so whole SSTables of one compaction window expire together."""
+    resolution's period, so whole SSTables of one compaction window expire together.
+    Folding a block deletes its parts: `gc_grace_seconds` is Cassandra's default
+    `max_hint_window` (3 h), so a replica that missed a delete gets it from a hint before
+    the tombstone can be dropped, and no part comes back to be counted twice."""
     return _SCHEMA.format(
         keyspace=_identifier(keyspace),
         rf=int(replication_factor),

@@ -1,12 +1,13 @@
-"""Folding a block's rows, written in many parts, into one row once the block is over.
+"""Folding a block's rows, written in many parts, into one row.
 
 A live server writes every few seconds (closed windows and checkpoints of open ones), so
-each write adds a row to every block it touches: a 10 s block of 256 windows collects
-hundreds of rows, and a day's read would read tens of thousands of rows a series. Once a
-block's time has passed, the store that wrote those rows reads them, merges their
+each write adds a row to every block it touches: a 10 s block of 256 windows would
+collect hundreds of rows, and an hour's read would read 720 rows a series. So once a
+block holds `FOLD_MIN_ROWS` rows of this store's, the store reads them, merges their
 windows and replaces them with one row, in one single-partition batch (insert the merged
 row, delete the parts), which Cassandra applies atomically: a read sees the parts or the
-merged row, never both or neither.
+merged row, never both or neither. The merged row is this store's too, so an open block
+folds again as parts arrive, and holds a dozen rows at most.
 
 Only the writer's own rows are folded, named by the stamps it wrote (a second server's
 rows are its own to fold), and the merged row's stamp is derived from the stamps it
@@ -32,8 +33,8 @@ from cyanite_py.store.cassandra_layout import (
 )
 
 FOLD_MIN_ROWS = 8
-"""Rows of its own a block needs before it is worth folding: a replayed block, written in
-a few large parts, is read fast as it is."""
+"""Rows of its own a block needs before it is folded: a replayed block, written in a few
+large parts, is read fast as it is."""
 
 BlockKey = tuple[str, int, int, int]
 """`(path, precision, part, start)` of a block."""
@@ -75,17 +76,33 @@ class FoldQueue:
                 parts = blocks[key] = Parts(row[10], number)
             parts.count += 1
 
+    def restore(self, taken: Iterable[tuple[BlockKey, Parts]]) -> None:
+        """Put back blocks whose fold failed, to try again later."""
+        for key, parts in taken:
+            held = self._blocks.get(key)
+            if held is not None:
+                parts.first = min(parts.first, held.first)
+                parts.count += held.count
+            self._blocks[key] = parts
+
     def due(self, now: float) -> tuple[list[tuple[BlockKey, Parts]], set[int]]:
-        """Blocks over for `grace` seconds with enough rows to fold, taken out of the
-        queue (the others are forgotten), and this store's stamps that they may hold."""
+        """Blocks with enough rows to fold, taken out of the queue, and this store's stamps
+        that they may hold. Blocks over for `grace` seconds with fewer rows are forgotten:
+        no more parts are expected."""
+        taken = [
+            (key, parts) for key, parts in self._blocks.items() if parts.count >= FOLD_MIN_ROWS
+        ]
+        for key, _ in taken:
+            del self._blocks[key]
         over = [key for key in self._blocks if key[3] + key[1] * BLOCK_WINDOWS + self._grace <= now]
-        taken = [(key, self._blocks.pop(key)) for key in over]
+        for key in over:
+            del self._blocks[key]
         own = set(self._stamps) if taken else set()
         oldest = min((parts.first for parts in self._blocks.values()), default=None)
         keep_from = self._base + len(self._stamps) if oldest is None else oldest
         del self._stamps[: keep_from - self._base]
         self._base = keep_from
-        return [(key, parts) for key, parts in taken if parts.count >= FOLD_MIN_ROWS], own
+        return taken, own
 
 
 def folded_stamp(stamps: Sequence[int]) -> int:

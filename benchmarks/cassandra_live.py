@@ -1,0 +1,129 @@
+"""Live-shaped writes into Cassandra, then reads before and after the store folds blocks.
+
+A live server writes every few seconds: each write holds one part of the open window of
+every series (a checkpoint) at each resolution, so each write adds a row to every block.
+Writes `--hours` of such parts (every 5 s, rules `10s:1d, 1m:30d`) for `--series`
+series, one `store.write` each, timed; reads every series over those hours; folds the
+blocks that are over; and reads again. Uses a keyspace of its own, dropped afterwards.
+
+    .venv/bin/python benchmarks/cassandra_live.py [--hosts 127.0.0.1:9042]
+        [--series 1000] [--hours 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import trio
+from cassandra.cluster import Cluster
+
+from cyanite_py.counters import Registry
+from cyanite_py.model import PathTable, Resolution, SnapshotBatch
+from cyanite_py.store.cassandra import CassandraStore
+from cyanite_py.store.cassandra_config import CassandraStoreConfig
+
+KEYSPACE = f"live_{os.getpid()}"
+RESOLUTIONS = (Resolution(10, 86400), Resolution(60, 30 * 86400))
+TICK = 5
+
+
+def tick_batch(table: PathTable, t: int) -> SnapshotBatch:
+    """One checkpoint: a part of every series' open window at each resolution."""
+    n = len(table.names)
+    batches = []
+    for resolution in RESOLUTIONS:
+        values = np.arange(n, dtype=np.float64) + t % 97
+        batches.append(
+            SnapshotBatch(
+                table,
+                np.arange(n, dtype=np.int64),
+                np.full(n, resolution.precision),
+                np.full(n, resolution.period),
+                np.full(n, t - t % resolution.precision),
+                np.ones(n, dtype=np.int64),
+                values,
+                values,
+                values,
+            )
+        )
+    return SnapshotBatch.joined(batches)
+
+
+async def timed_read(store: CassandraStore, paths: list[str], start: int, end: int) -> float:
+    """Median milliseconds of three reads of every path's 10 s windows."""
+    times = []
+    for _ in range(3):
+        began = time.perf_counter()
+        await store.read(paths, RESOLUTIONS[0], start, end, "mean")
+        times.append((time.perf_counter() - began) * 1000)
+    return statistics.median(times)
+
+
+async def bench(config: CassandraStoreConfig, series: int, hours: float) -> bool:
+    registry = Registry()
+    paths = [f"live.host{i // 100:03d}.metric{i % 100:02d}" for i in range(series)]
+    table = PathTable(paths)
+    now = int(time.time())
+    first = now - now % 3600 - int(hours * 3600)
+    ticks = range(first, first + int(hours * 3600), TICK)
+    async with trio.open_nursery() as nursery:
+        store = CassandraStore(config, registry)
+        await nursery.start(store.run)
+        if not store.connected:
+            print(f"cannot reach Cassandra at {config.cluster} port {config.port}", file=sys.stderr)
+            nursery.cancel_scope.cancel()
+            return False
+        try:
+            began = time.perf_counter()
+            for t in ticks:
+                await store.write(tick_batch(table, t))
+            written = time.perf_counter() - began
+            rows = registry.value("store_cassandra_rows", op="write")
+            before = await timed_read(store, paths, first, ticks[-1] + 1)
+            began = time.perf_counter()
+            folded = await store.fold_due(time.time())
+            folding = time.perf_counter() - began
+            after = await timed_read(store, paths, first, ticks[-1] + 1)
+        finally:
+            await trio.to_thread.run_sync(drop_keyspace, config)
+        nursery.cancel_scope.cancel()
+    snapshots = len(ticks) * series * len(RESOLUTIONS)
+    print(f"{series} series x {hours:g} h of checkpoints every {TICK} s, 10s:1d and 1m:30d")
+    print(f"  write       : {snapshots / written:,.0f} snapshots/s, one write per checkpoint")
+    print(f"  rows        : {rows:,.0f} written ({rows / snapshots:.2f} a snapshot)")
+    print(f"  read before : {before:,.0f} ms for every series at 10 s over the span (median of 3)")
+    print(f"  fold        : {folded:,} blocks in {folding:.1f} s")
+    print(f"  read after  : {after:,.0f} ms (median of 3)")
+    print(f"  rerun       : .venv/bin/python {' '.join(sys.argv)}")
+    return True
+
+
+def drop_keyspace(config: CassandraStoreConfig) -> None:
+    cluster = Cluster(config.cluster, port=config.port)
+    try:
+        cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}", timeout=120)
+    finally:
+        cluster.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", default=os.environ.get("CASSANDRA_HOSTS", "127.0.0.1:9042"))
+    parser.add_argument("--series", type=int, default=1000)
+    parser.add_argument("--hours", type=float, default=2)
+    args = parser.parse_args()
+    hosts = [item.rpartition(":") for item in args.hosts.split(",")]
+    config = CassandraStoreConfig(
+        cluster=[host for host, _, _ in hosts], port=int(hosts[0][2]), keyspace=KEYSPACE
+    )
+    if not trio.run(bench, config, args.series, args.hours):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
