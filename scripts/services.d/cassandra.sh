@@ -160,6 +160,10 @@ commitlog_sync: periodic
 commitlog_sync_period: 10000ms
 concurrent_compactors: 1
 auto_snapshot: false
+# The store sends a write's rows as unlogged batches of up to 32 KiB and 128 rows: below
+# these, Cassandra would log a warning for nearly every one of them.
+batch_size_warn_threshold: 64KiB
+unlogged_batch_across_partitions_warn_threshold: 128
 EOF
     cat >"$conf/logback.xml" <<'EOF'
 <configuration>
