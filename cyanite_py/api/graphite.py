@@ -237,11 +237,13 @@ async def _expand(reader: Evaluator, params: MultiDict) -> Response:
 
     async def job(source: ThreadSource) -> bytes:
         grouped: dict[str, list[str]] = {}
-        for query in queries:
+        for query in queries:  # an index answers each path once, sorted
             nodes = await source.find(query)
-            grouped[query] = sorted({node.path for node in nodes if node.leaf or not leaves_only})
+            grouped[query] = [node.path for node in nodes if node.leaf or not leaves_only]
         if by_expression:
             return orjson.dumps({"results": grouped})
+        if len(grouped) == 1:
+            return orjson.dumps({"results": next(iter(grouped.values()))})
         merged = sorted({path for paths in grouped.values() for path in paths})
         return orjson.dumps({"results": merged})
 
