@@ -60,12 +60,18 @@ class TestCassandraStore(StoreContract):
         assert rows(await read_one(store, "r")) == [(BASE, 3.0, 9.0, 1.0, 5.0)]
 
     async def test_a_retried_batch_is_not_counted_twice(self, store: CassandraStore) -> None:
-        """The writer passes the same batch again after a failure that may have landed."""
-        again = batch(snap("retry", BASE, count=2, total=4.0, low=1.0, high=3.0))
+        """The writer passes the same batch again after a write that failed, or was
+        cancelled, after some of its rows landed."""
+        paths = [f"retry.p{i:04d}" for i in range(3000)]
+        again = batch(*(snap(path, BASE, count=2, total=4.0) for path in paths))
+        with trio.move_on_after(0):
+            await store.write(again)  # cancelled once its first requests are out
         await store.write(again)
+        found = await read_windows(store, paths)
+        assert {rows(found[path])[0] for path in paths} == {(BASE, 2.0, 4.0, 2.0, 2.0)}
+        # Written again after it succeeded, the same batch is new data.
         await store.write(again)
-        await store.write(batch(snap("retry", BASE, count=1, total=5.0, low=5.0, high=5.0)))
-        assert rows(await read_one(store, "retry")) == [(BASE, 3.0, 9.0, 1.0, 5.0)]
+        assert rows(await read_one(store, paths[0])) == [(BASE, 4.0, 8.0, 2.0, 2.0)]
 
     async def test_reads_follow_every_page(self, store: CassandraStore) -> None:
         """More rows than the driver's page of 5000, written one window a write."""

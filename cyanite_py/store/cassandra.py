@@ -131,9 +131,11 @@ class CassandraStore:
 
     async def write(self, batch: SnapshotBatch) -> None:
         conn = self._require()
-        rows = write_rows(batch, self._stamp(batch))
+        stamp = self._stamp(batch)
+        rows = write_rows(batch, stamp)
         await self._send(conn, self._write_requests(conn, rows, batch.new_paths), "write")
-        self._folds.written(rows, self._stamp(batch))
+        self._stamped = None  # written: the same batch written again is new data
+        self._folds.written(rows, stamp)
         self._rows["write"].inc(len(rows))
         self._written.inc(len(batch))
 
@@ -220,8 +222,9 @@ class CassandraStore:
         return row, (batch, None, ignore)
 
     def _stamp(self, batch: SnapshotBatch) -> int:
-        """The stamp of `batch`'s rows: new for each batch, the same when the writer retries
-        the batch it failed to write (it passes the very same object again)."""
+        """The stamp of `batch`'s rows: new for each write, the same when the writer retries
+        a batch whose write failed or was cancelled (it passes the very same object
+        again), so rows that landed before are written again, not added."""
         if self._stamped is not None and self._stamped[0] is batch:
             return self._stamped[1]
         stamp = secrets.randbits(63)
