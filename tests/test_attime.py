@@ -91,3 +91,16 @@ def test_offsets_and_intervals() -> None:
         parse_interval("0s")
     with pytest.raises(ValueError):
         parse_offset("5")
+
+
+@pytest.mark.parametrize(
+    "text", ["1" + "0" * 25, "1/1/99999999999999999999", "-1000000000y", "now+999999999999999d"]
+)
+def test_times_beyond_the_calendar_are_value_errors(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_time(text, NOW)
+
+
+def test_a_long_zone_name_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="unknown time zone"):
+        timezone("Europe/" + "x" * 5000)

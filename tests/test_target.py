@@ -127,3 +127,12 @@ def test_syntax_errors_name_their_position(text: str, position: int) -> None:
 def test_deep_nesting_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         parse("f(" * 2000 + "a" + ")" * 2000)
+
+
+def test_pipes_count_toward_the_depth_limit() -> None:
+    """Each pipe wraps the tree once more, as deep as a nested call."""
+    assert isinstance(parse("a" + "|absolute()" * 50), Call)
+    with pytest.raises(ValueError, match="nested deeper than 100"):
+        parse("a" + "|absolute()" * 3000)
+    with pytest.raises(ValueError, match="nested deeper than 100"):
+        parse("sumSeries(" * 60 + "a" + "|absolute()" * 60 + ")" * 60)
