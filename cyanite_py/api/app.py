@@ -54,6 +54,12 @@ class ApiConfig:
     jsonp: bool = False
     """Whether /render wraps json in `jsonp=callback(...)`, which any web page can read."""
 
+    def __post_init__(self) -> None:
+        if self.timeout <= 0:
+            raise ValueError("timeout must be positive")
+        if self.max_future < 0:
+            raise ValueError("max_future must not be negative")
+
 
 class PayloadTooLarge(BadRequest):
     """A request body over `max_body_size`."""
