@@ -197,6 +197,20 @@ class TestCassandraStore(StoreContract):
         uneven = await read_one(store, "uneven", start=first, end=first + 50)
         assert uneven.values("count").tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
 
+    async def test_parts_of_a_window_in_one_write_are_stored_merged(
+        self, store: CassandraStore, cassandra_session: Session, cassandra_keyspace: str
+    ) -> None:
+        parts = [snap("coalesced", OLD_BLOCK, total=float(i), low=i, high=i) for i in (3, 1, 2)]
+        await store.write(batch(*parts, snap("coalesced", OLD_BLOCK + 10)))
+        (stored,) = cassandra_session.execute(
+            f"SELECT offsets, sums FROM {cassandra_keyspace}.block WHERE path = 'coalesced'"
+            f" AND precision = 10 AND part = {OLD_BLOCK - OLD_BLOCK % (10 * PART_WINDOWS)}"
+        )
+        assert list(stored.offsets) == [0, 1]
+        assert np.frombuffer(stored.sums, "<f8").tolist() == [6.0, 1.0]
+        found = rows(await read_one(store, "coalesced", start=OLD_BLOCK, end=OLD_BLOCK + 20))
+        assert found == [(OLD_BLOCK, 3.0, 6.0, 1.0, 3.0), (OLD_BLOCK + 10, 1.0, 1.0, 1.0, 1.0)]
+
     async def test_rows_expire_after_their_period(
         self, store: CassandraStore, cassandra_session: Session, cassandra_keyspace: str
     ) -> None:

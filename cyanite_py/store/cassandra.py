@@ -1,17 +1,19 @@
 """A store in Apache Cassandra (4.0 or later).
 
-Windows are kept as packed blocks in the `block` table (see
-`cyanite_py.store.cassandra_layout` for the key and why), expiring through a TTL of their
-resolution's period under TimeWindowCompactionStrategy. A `path` table keeps every path
-written, so the memory index rebuilds from Cassandra at start-up.
+Windows are kept column-wise, a block of a path's windows a row, in the `block` table
+(see `cyanite_py.store.cassandra_layout` for the key and why), expiring through a TTL of
+their resolution's period under TimeWindowCompactionStrategy. A `path` table keeps every
+path written, so the memory index rebuilds from Cassandra at start-up.
 
 Cassandra's cost is per request far more than per row or byte, so a write sends its rows
 as unlogged batches of up to `MAX_BATCH_ROWS` rows (grouped per replica when the cluster
 has more than one host), and a read asks for `read_paths` paths a request and decodes
 the blocks column-wise with numpy. A window written again MERGES with the stored one:
-each write's rows carry a stamp of their own and reads fold records of the same time. A
+each write's rows carry a stamp of their own and reads merge the windows of one time. A
 batch that the writer retries after a failure keeps its stamp, so rows that landed before
-the failure are written again identically instead of counted twice.
+the failure are written again identically instead of counted twice. Every
+`FOLD_INTERVAL` the blocks that hold many rows of this store's are folded into one
+(`cassandra_fold`).
 
 The driver runs its own I/O thread; requests are sent from the trio thread and answered
 through the trio token (`cassandra_calls`), so the trio loop never blocks. Only session
@@ -53,8 +55,8 @@ from cyanite_py.store.cassandra_layout import (
 log = logging.getLogger(__name__)
 
 FOLD_GRACE = 120
-"""Seconds after a block's end before its parts are folded: late points and the last
-checkpoints of its windows come first."""
+"""Seconds after a block's end before the store stops counting its parts: late points and
+the last checkpoints of its windows come first."""
 FOLD_INTERVAL = 30.0
 """Seconds between looks for blocks to fold."""
 MAX_BATCH_ROWS = 128
@@ -183,8 +185,10 @@ class CassandraStore:
         folded. A failure is counted and logged, never raised, and its blocks are tried
         again next time."""
         conn = self._conn
+        if conn is None:
+            return 0
         due, own = self._folds.due(now)
-        if conn is None or not due:
+        if not due:
             return 0
         found: dict[BlockKey, list[Any]] = {}
 

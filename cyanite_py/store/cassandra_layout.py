@@ -75,7 +75,7 @@ def write_rows(batch: SnapshotBatch, stamp: int) -> list[RowValues]:
     (so rows of one partition are neighbours). Every column of every row is a slice of
     one bytes object per column, cut by C-level `map`: a flush makes tens of thousands of
     rows, and bytes, unlike views, cost the garbage collector nothing."""
-    ids, precisions, periods, records = sorted_records(batch, batch.keys)
+    ids, precisions, periods, records = _merged_records(*sorted_records(batch, batch.keys))
     if not len(records):
         return []
     times = records["time"]
@@ -107,6 +107,27 @@ def write_rows(batch: SnapshotBatch, stamp: int) -> list[RowValues]:
             strict=True,
         )
     )
+
+
+def _merged_records(
+    ids: IntArray, precisions: IntArray, periods: IntArray, records: np.ndarray
+) -> tuple[IntArray, IntArray, IntArray, np.ndarray]:
+    """Sorted records with the parts of one window that a write brings together (the
+    checkpoints a writer catching up coalesced) merged into one record."""
+    times = records["time"]
+    same = (ids[1:] == ids[:-1]) & (precisions[1:] == precisions[:-1]) & (times[1:] == times[:-1])
+    if not same.any():
+        return ids, precisions, periods, records
+    heads = np.flatnonzero(np.append(True, ~same))
+    merged = records[heads]
+    for name, merge in (
+        ("count", np.add),
+        ("sum", np.add),
+        ("min", np.minimum),
+        ("max", np.maximum),
+    ):
+        merged[name] = merge.reduceat(records[name], heads)
+    return ids[heads], precisions[heads], periods[heads], merged
 
 
 def _slices(column: np.ndarray, bounds: IntArray, ends: IntArray | None = None) -> Iterator[bytes]:
