@@ -3,11 +3,13 @@
 A live server writes every few seconds: each write holds one part of the open window of
 every series (a checkpoint) at each resolution, so each write adds a row to every block.
 Writes `--hours` of such parts (every 5 s, rules `10s:1d, 1m:30d`) for `--series`
-series, one `store.write` each, timed; reads every series over those hours; folds the
-blocks that are over; and reads again. Uses a keyspace of its own, dropped afterwards.
+series, `--ticks-per-write` checkpoints a `store.write` (1: a store that keeps up; 6: a
+writer that writes every 30 s), timed; reads every series over those hours; folds the
+blocks with enough parts; and reads again. Uses a keyspace of its own, dropped
+afterwards.
 
     .venv/bin/python benchmarks/cassandra_live.py [--hosts 127.0.0.1:9042]
-        [--series 1000] [--hours 2]
+        [--series 1000] [--hours 1] [--ticks-per-write 1]
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ async def timed_read(store: CassandraStore, paths: list[str], start: int, end: i
     return statistics.median(times)
 
 
-async def bench(config: CassandraStoreConfig, series: int, hours: float) -> bool:
+async def bench(config: CassandraStoreConfig, series: int, hours: float, per_write: int) -> bool:
     registry = Registry()
     paths = [f"live.host{i // 100:03d}.metric{i % 100:02d}" for i in range(series)]
     table = PathTable(paths)
@@ -80,8 +82,9 @@ async def bench(config: CassandraStoreConfig, series: int, hours: float) -> bool
             return False
         try:
             began = time.perf_counter()
-            for t in ticks:
-                await store.write(tick_batch(table, t))
+            for first_tick in range(0, len(ticks), per_write):
+                parts = [tick_batch(table, t) for t in ticks[first_tick : first_tick + per_write]]
+                await store.write(SnapshotBatch.joined(parts))
             written = time.perf_counter() - began
             rows = registry.value("store_cassandra_rows", op="write")
             before = await timed_read(store, paths, first, ticks[-1] + 1)
@@ -94,7 +97,9 @@ async def bench(config: CassandraStoreConfig, series: int, hours: float) -> bool
         nursery.cancel_scope.cancel()
     snapshots = len(ticks) * series * len(RESOLUTIONS)
     print(f"{series} series x {hours:g} h of checkpoints every {TICK} s, 10s:1d and 1m:30d")
-    print(f"  write       : {snapshots / written:,.0f} snapshots/s, one write per checkpoint")
+    print(
+        f"  write       : {snapshots / written:,.0f} snapshots/s, {per_write} checkpoints a write"
+    )
     print(f"  rows        : {rows:,.0f} written ({rows / snapshots:.2f} a snapshot)")
     print(f"  read before : {before:,.0f} ms for every series at 10 s over the span (median of 3)")
     print(f"  fold        : {folded:,} blocks in {folding:.1f} s")
@@ -115,13 +120,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", default=os.environ.get("CASSANDRA_HOSTS", "127.0.0.1:9042"))
     parser.add_argument("--series", type=int, default=1000)
-    parser.add_argument("--hours", type=float, default=2)
+    parser.add_argument("--hours", type=float, default=1)
+    parser.add_argument("--ticks-per-write", type=int, default=1)
     args = parser.parse_args()
     hosts = [item.rpartition(":") for item in args.hosts.split(",")]
     config = CassandraStoreConfig(
         cluster=[host for host, _, _ in hosts], port=int(hosts[0][2]), keyspace=KEYSPACE
     )
-    if not trio.run(bench, config, args.series, args.hours):
+    if not trio.run(bench, config, args.series, args.hours, args.ticks_per_write):
         sys.exit(1)
 
 
