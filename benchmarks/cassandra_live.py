@@ -26,8 +26,8 @@ from cassandra.cluster import Cluster
 
 from cyanite_py.counters import Registry
 from cyanite_py.model import PathTable, Resolution, SnapshotBatch
-from cyanite_py.store.cassandra import CassandraStore
-from cyanite_py.store.cassandra_config import CassandraStoreConfig
+from cyanite_py.store.cassandra.config import CassandraStoreConfig
+from cyanite_py.store.cassandra.store import CassandraStore
 
 KEYSPACE = f"live_{os.getpid()}"
 RESOLUTIONS = (Resolution(10, 86400), Resolution(60, 30 * 86400))

@@ -36,8 +36,8 @@ from cyanite_py.engine import DriftConfig, Engine, EngineConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
 from cyanite_py.model import PathTable, PointBatch, Resolution, SnapshotBatch
 from cyanite_py.query import Reader
-from cyanite_py.store.cassandra import CassandraStore
-from cyanite_py.store.cassandra_config import CassandraStoreConfig
+from cyanite_py.store.cassandra.config import CassandraStoreConfig
+from cyanite_py.store.cassandra.store import CassandraStore
 from cyanite_py.store.writer import StoreWriter, StoreWriterConfig
 
 KEYSPACE = f"replay_{os.getpid()}"

@@ -20,8 +20,8 @@ from cassandra.cluster import Cluster
 from common import STORE_RESOLUTIONS, stored_windows, write_all
 
 from cyanite_py.counters import Registry
-from cyanite_py.store.cassandra import CassandraStore
-from cyanite_py.store.cassandra_config import CassandraStoreConfig
+from cyanite_py.store.cassandra.config import CassandraStoreConfig
+from cyanite_py.store.cassandra.store import CassandraStore
 
 KEYSPACE = f"bench_{os.getpid()}"
 

@@ -23,7 +23,7 @@ from cyanite_py import __version__
 from cyanite_py.config import Config, ConfigError, load_config, require_extras
 from cyanite_py.migrate.commands import import_whisper, rules_from
 from cyanite_py.server import Server
-from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
+from cyanite_py.store.cassandra.config import CassandraStoreConfig, schema_cql
 
 log = logging.getLogger("cyanite_py")
 

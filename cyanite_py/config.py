@@ -26,7 +26,7 @@ from cyanite_py.inputs.pickle import PickleInputConfig
 from cyanite_py.inputs.sflow import SflowInputConfig
 from cyanite_py.reporter import ReporterConfig
 from cyanite_py.settings import Duration, settings
-from cyanite_py.store.cassandra_config import CassandraStoreConfig
+from cyanite_py.store.cassandra.config import CassandraStoreConfig
 from cyanite_py.store.memory import MemoryStoreConfig
 from cyanite_py.store.sqlite.config import SqliteStoreConfig
 from cyanite_py.store.writer import StoreWriterConfig

@@ -31,7 +31,7 @@ from cyanite_py.model import EngineBatch
 from cyanite_py.query import Reader
 from cyanite_py.reporter import Reporter
 from cyanite_py.store.base import Store
-from cyanite_py.store.cassandra_config import CassandraStoreConfig
+from cyanite_py.store.cassandra.config import CassandraStoreConfig
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 from cyanite_py.store.sqlite.config import SqliteStoreConfig
 from cyanite_py.store.sqlite.store import SqliteStore
@@ -74,7 +74,7 @@ def build_store(config: StoreConfig, registry: Registry) -> Store:
     if isinstance(config, MemoryStoreConfig):
         return MemoryStore(config, registry)
     if isinstance(config, CassandraStoreConfig):
-        from cyanite_py.store.cassandra import CassandraStore  # loads the driver only if used
+        from cyanite_py.store.cassandra.store import CassandraStore  # loads the driver only if used
 
         return CassandraStore(config, registry)
     raise AssertionError(f"no store for {config!r}")

@@ -20,7 +20,7 @@ import pytest
 from cassandra.cluster import Cluster, NoHostAvailable, Session
 from cassandra.policies import ConstantReconnectionPolicy
 
-from cyanite_py.store.cassandra_config import CassandraStoreConfig
+from cyanite_py.store.cassandra.config import CassandraStoreConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ROOT / "scripts" / "services"

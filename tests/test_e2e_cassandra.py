@@ -11,7 +11,7 @@ import trio
 from cassandra.cluster import Session
 
 from cyanite_py.config import Config
-from cyanite_py.store.cassandra_layout import PART_WINDOWS
+from cyanite_py.store.cassandra.layout import PART_WINDOWS
 from tests.fixtures_cassandra import split_hosts
 from tests.helpers import Running, now, running_server, server_config
 

@@ -18,7 +18,7 @@ from cyanite_py.api.target import parse, path_expressions
 from cyanite_py.config import Config, load_config, parse_config
 from cyanite_py.index.elasticsearch_config import ElasticsearchIndexConfig
 from cyanite_py.model import parse_duration
-from cyanite_py.store.cassandra_config import CassandraStoreConfig
+from cyanite_py.store.cassandra.config import CassandraStoreConfig
 from tests.helpers import now, running_server, server_config
 
 EXAMPLES = Path(__file__).parents[1] / "examples"

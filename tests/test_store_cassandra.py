@@ -18,10 +18,10 @@ from cassandra.cluster import Session
 from cyanite_py.counters import Registry
 from cyanite_py.model import Resolution, SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
-from cyanite_py.store.cassandra import CassandraStore
-from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
-from cyanite_py.store.cassandra_fold import FOLD_MIN_ROWS, FoldQueue, fold, folded_stamp
-from cyanite_py.store.cassandra_layout import BLOCK_WINDOWS, PART_WINDOWS
+from cyanite_py.store.cassandra.config import CassandraStoreConfig, schema_cql
+from cyanite_py.store.cassandra.fold import FOLD_MIN_ROWS, FoldQueue, fold, folded_stamp
+from cyanite_py.store.cassandra.layout import BLOCK_WINDOWS, PART_WINDOWS
+from cyanite_py.store.cassandra.store import CassandraStore
 from cyanite_py.store.writer import StoreWriter, StoreWriterConfig
 from tests.fixtures_cassandra import SERVICES, services, store_config
 from tests.store_contract import (

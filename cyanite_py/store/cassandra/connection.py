@@ -13,8 +13,8 @@ from cassandra.policies import (
 )
 from cassandra.query import PreparedStatement, tuple_factory
 
-from cyanite_py.store.cassandra_config import CassandraStoreConfig
-from cyanite_py.store.cassandra_layout import NEEDS, VALUE_COLUMNS
+from cyanite_py.store.cassandra.config import CassandraStoreConfig
+from cyanite_py.store.cassandra.layout import NEEDS, VALUE_COLUMNS
 
 RECONNECT_MAX_DELAY = 10.0
 """Seconds between attempts at most, so a restarted node is used again soon."""

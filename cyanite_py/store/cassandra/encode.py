@@ -15,7 +15,7 @@ from typing import Any
 
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
-from cyanite_py.store.cassandra_layout import RowValues
+from cyanite_py.store.cassandra.layout import RowValues
 
 _I32 = struct.Struct(">i").pack
 _I64 = struct.Struct(">q").pack

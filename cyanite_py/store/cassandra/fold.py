@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from cyanite_py.store.cassandra_layout import (
+from cyanite_py.store.cassandra.layout import (
     BLOCK_WINDOWS,
     VALUE_COLUMNS,
     RowValues,

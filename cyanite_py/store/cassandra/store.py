@@ -1,7 +1,7 @@
 """A store in Apache Cassandra (4.0 or later).
 
 Windows are kept column-wise, a block of a path's windows a row, in the `block` table
-(see `cyanite_py.store.cassandra_layout` for the key and why), expiring through a TTL of
+(see `cyanite_py.store.cassandra.layout` for the key and why), expiring through a TTL of
 their resolution's period under TimeWindowCompactionStrategy. A `path` table keeps every
 path written, so the memory index rebuilds from Cassandra at start-up.
 
@@ -16,7 +16,7 @@ the failure are written again identically instead of counted twice. Every
 (`cassandra_fold`).
 
 The driver runs its own I/O thread; requests are sent from the trio thread and answered
-through the trio token (`cassandra_calls`), so the trio loop never blocks. Only session
+through the trio token (`calls`), so the trio loop never blocks. Only session
 set-up (connect, prepare) runs in a worker thread.
 """
 
@@ -38,12 +38,12 @@ from cyanite_py.counters import Registry
 from cyanite_py.model import Resolution, Series, SnapshotBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.store.base import StoreUnavailable
-from cyanite_py.store.cassandra_calls import Calls, Handler, HostEvents, Request, ignore
-from cyanite_py.store.cassandra_config import CassandraStoreConfig, schema_cql
-from cyanite_py.store.cassandra_connection import READ_PROFILE, Connection, connect
-from cyanite_py.store.cassandra_encode import block_batch, routing_key
-from cyanite_py.store.cassandra_fold import BlockKey, FoldQueue, fold
-from cyanite_py.store.cassandra_layout import (
+from cyanite_py.store.cassandra.calls import Calls, Handler, HostEvents, Request, ignore
+from cyanite_py.store.cassandra.config import CassandraStoreConfig, schema_cql
+from cyanite_py.store.cassandra.connection import READ_PROFILE, Connection, connect
+from cyanite_py.store.cassandra.encode import block_batch, routing_key
+from cyanite_py.store.cassandra.fold import BlockKey, FoldQueue, fold
+from cyanite_py.store.cassandra.layout import (
     Block,
     RowValues,
     read_spans,
