@@ -171,7 +171,7 @@ def _schema(args: argparse.Namespace) -> int:
     store = load_config(args.config).store
     if not isinstance(store, CassandraStoreConfig):
         store = CassandraStoreConfig()
-    print(schema_cql(store.keyspace, store.replication_factor))
+    print(schema_cql(store.keyspace, store.replication_factor, store.compaction_window))
     return EXIT_OK
 
 

@@ -94,7 +94,7 @@ def schema_cql(keyspace: str, replication_factor: int, compaction_window: int = 
     """The CQL that creates the keyspace and its tables; applying it again changes nothing.
 
     `block` rows are one path's windows of one block, column-wise, in partitions bounded
-    to 8,192 windows (`cyanite_py.store.cassandra.layout`); every row expires through a TTL of its
+    to 8,192 windows (`layout`); every row expires through a TTL of its
     resolution's period, so whole SSTables of one compaction window expire together.
     Folding a block deletes its parts: `gc_grace_seconds` is Cassandra's default
     `max_hint_window` (3 h), so a replica that missed a delete gets it from a hint before
