@@ -60,6 +60,10 @@ class Reader:
     def now(self) -> int:
         return int(self._clock())
 
+    def resolutions_for(self, path: str) -> tuple[Resolution, ...]:
+        """The resolutions the rules give `path`, finest first."""
+        return self._live.resolutions_for(path)
+
     async def find(self, pattern: str) -> list[Node]:
         """Nodes matching a glob, branches and leaves, sorted by path."""
         return await self._index.find(pattern)

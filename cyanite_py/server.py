@@ -10,6 +10,7 @@ not write everything in that time logs how many snapshots it leaves and says so 
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -142,6 +143,9 @@ class Server:
         async with trio.open_nursery() as core:
             await core.start(self.store.run)
             await core.start(self.index.run)
+            # The paths just loaded live as long as the server: leave them out of every
+            # full collection, which otherwise walks them all and stalls the event loop.
+            gc.freeze()
             await core.start(self.writer.run)
             engine_done = trio.Event()
             core.start_soon(self._run_engine, engine_done)

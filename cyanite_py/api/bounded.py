@@ -15,7 +15,7 @@ from cyanite_py.api.limits import Budget, Deadline, LimitExceeded
 from cyanite_py.index.base import Node
 from cyanite_py.index.glob import count_alternatives
 from cyanite_py.model import Series
-from cyanite_py.query import LiveView, Reader, choose_resolution
+from cyanite_py.query import Reader, choose_resolution
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,6 @@ class BoundedReader:
         self.budget = budget
         self.deadline = deadline
         # The reader's view of the rules; read here so cells are counted before a read.
-        self._live: LiveView = reader._live
 
     def now(self) -> int:
         return self._reader.now()
@@ -77,7 +76,7 @@ class BoundedReader:
         now = self.now()
         end = min(end, now + self._limits.max_future)
         periods = [
-            resolution.period for path in paths for resolution in self._live.resolutions_for(path)
+            resolution.period for path in paths for resolution in self._reader.resolutions_for(path)
         ]
         if periods:
             start = max(start, min(now - max(periods), end))
@@ -88,6 +87,6 @@ class BoundedReader:
         age = max(self.now() - start, 0)
         total = 0
         for path in paths:
-            step = choose_resolution(self._live.resolutions_for(path), age).precision
+            step = choose_resolution(self._reader.resolutions_for(path), age).precision
             total += (end - end % step) // step - (start - start % step) // step + 2
         return total
