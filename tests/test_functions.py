@@ -180,7 +180,7 @@ async def test_x_files_factor_drops_sparse_points(world: World) -> None:
 async def test_scale_offset_absolute(world: World) -> None:
     (scaled,) = await world.render("scale(a.b1, 2)")
     assert (scaled.name, scaled.path_expression) == ("scale(a.b1,2)", "scale(a.b1,2)")
-    assert scaled.tags == {"name": "a.b1", "scale": "2"}
+    assert scaled.tags == {"name": "a.b1", "scale": "2.0"}  # a float parameter, as graphite
     assert values(scaled) == [2, 4, 6, 8, 10]
     assert named(await world.render("offset(a.b2, -5)")) == {"offset(a.b2,-5)": [5, N, 25, 35, N]}
     assert named(await world.render("absolute(offset(a.b1, -3.5))")) == {
@@ -219,13 +219,16 @@ async def test_moving_average_reads_the_window_before_the_range(world: World) ->
     (points,) = await world.render("movingAverage(a.b1, 2)")
     assert points.name == "movingAverage(a.b1,2)"
     assert (points.start, points.step) == (T0 + 10, 10)
-    # each point averages the two before it: (0+9)/2, (9+1)/2, (1+2)/2, ...
-    assert values(points) == [4.5, 5, 1.5, 2.5, 3.5]
+    assert points.tags == {"name": "a.b1", "movingAverage": "2"}
+    # each point averages the two ending at it: (9+1)/2, (1+2)/2, (2+3)/2, ...
+    assert values(points) == [5, 1.5, 2.5, 3.5, 4.5]
     (timed,) = await world.render("movingAverage(a.b1, '20s')")
     assert timed.name == 'movingAverage(a.b1,"20s")'
-    assert values(timed) == [4.5, 5, 1.5, 2.5, 3.5]
+    assert values(timed) == [5, 1.5, 2.5, 3.5, 4.5]
+    (same,) = await world.render("movingAverage(a.b1, 1)")
+    assert values(same) == [1, 2, 3, 4, 5]
     (sparse,) = await world.render("movingAverage(a.b2, 2, 1)")
-    assert values(sparse) == [N, N, N, N, 35]  # only (30 + 40) / 2 has both points
+    assert values(sparse) == [N, N, N, 35, N]  # only (30 + 40) / 2 has both points
 
 
 async def test_summarize(world: World) -> None:
@@ -349,7 +352,7 @@ async def test_aliases(world: World) -> None:
 
 async def test_constant_line_spans_the_request(world: World) -> None:
     (line,) = await world.render("constantLine(100)", start=T0, end=T0 + 600)
-    assert (line.name, line.path_expression) == ("100", "constantLine(100)")
+    assert (line.name, line.path_expression) == ("100.0", "constantLine(100.0)")
     assert (line.start, line.end, line.step) == (T0, T0 + 600, 300)
     assert values(line) == [100, 100, 100]
 

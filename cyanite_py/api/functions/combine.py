@@ -25,27 +25,35 @@ from cyanite_py.model import FloatArray
 SeriesList = list[RenderSeries]
 
 
-def aggregate(ctx: Context, series_list: Sequence[RenderSeries], func: str) -> SeriesList:
-    """graphite's aggregate(): one series reducing every point across the list."""
+def aggregate(
+    ctx: Context,
+    series_list: Sequence[RenderSeries],
+    func: str,
+    x_files_factor: float | None = None,
+) -> SeriesList:
+    """graphite's aggregate(): one series reducing every point across the list, a point
+    kept where `x_files_factor` (else the request's) of the series hold values."""
     if not series_list:
         return []
     short = func.removesuffix("Series")
     function = aggregator(short)
     normalized = normalize(series_list)
-    values = reduce_rows(normalized.matrix.T, function, ctx.x_files_factor)
+    factor = ctx.x_files_factor if x_files_factor is None else x_files_factor
+    values = reduce_rows(normalized.matrix.T, function, factor)
     name = f"{short}Series({format_path_expressions(series_list)})"
     tags = common_tags(series_list)
     tags.setdefault("name", name)
     tags["aggregatedBy"] = short
-    return [_combined(ctx, name, normalized, values, tags)]
+    return [combined(ctx, name, normalized, values, tags, factor)]
 
 
-def _combined(
+def combined(
     ctx: Context,
     name: str,
     normalized: Normalized,
     values: FloatArray,
     tags: dict[str, str] | None = None,
+    x_files_factor: float | None = None,
 ) -> RenderSeries:
     """A series made from normalized ones, named after the call that made it."""
     return RenderSeries(
@@ -56,17 +64,17 @@ def _combined(
         step=normalized.step,
         values=values,
         tags=tags or {},
-        x_files_factor=ctx.x_files_factor,
+        x_files_factor=ctx.x_files_factor if x_files_factor is None else x_files_factor,
     )
 
 
-def _flatten(series_lists: Sequence[SeriesList]) -> SeriesList:
+def flatten(series_lists: Sequence[SeriesList]) -> SeriesList:
     return [series for series_list in series_lists for series in series_list]
 
 
 def _aggregating(func: str, description: str) -> Function:
     async def impl(ctx: Context, *series_lists: SeriesList) -> SeriesList:
-        return aggregate(ctx, _flatten(series_lists), func)
+        return aggregate(ctx, flatten(series_lists), func)
 
     return Function(
         name=f"{func}Series",
@@ -81,7 +89,7 @@ def _aggregating(func: str, description: str) -> Function:
 async def multiply_series(ctx: Context, *series_lists: SeriesList) -> SeriesList:
     if len(series_lists) == 1 and len(series_lists[0]) == 1:
         return series_lists[0]
-    return aggregate(ctx, _flatten(series_lists), "multiply")
+    return aggregate(ctx, flatten(series_lists), "multiply")
 
 
 async def count_series(ctx: Context, *series_lists: SeriesList) -> SeriesList:
@@ -89,16 +97,16 @@ async def count_series(ctx: Context, *series_lists: SeriesList) -> SeriesList:
         (line,) = constant_line(ctx, 0)
         line.path_expression = "countSeries()"
         return [line]
-    series_list = _flatten(series_lists)
+    series_list = flatten(series_lists)
     if not series_list:
         return []
     normalized = normalize(series_list)
     name = f"countSeries({format_path_expressions(series_list)})"
     count = np.full(normalized.matrix.shape[1], float(len(series_list)))
-    return [_combined(ctx, name, normalized, count)]
+    return [combined(ctx, name, normalized, count)]
 
 
-def _quotient(ctx: Context, name: str, pair: Sequence[RenderSeries], percent: bool) -> RenderSeries:
+def quotient(ctx: Context, name: str, pair: Sequence[RenderSeries], percent: bool) -> RenderSeries:
     """Point by point `pair[0] / pair[1]` (times 100 for percents); None where undefined."""
     normalized = normalize(pair)
     dividend, divisor = normalized.matrix
@@ -106,7 +114,7 @@ def _quotient(ctx: Context, name: str, pair: Sequence[RenderSeries], percent: bo
         values = np.where(divisor == 0, np.nan, dividend / divisor)
     if percent:
         values = values * 100.0
-    return _combined(ctx, name, normalized, values)
+    return combined(ctx, name, normalized, values)
 
 
 async def divide_series(ctx: Context, dividends: SeriesList, divisors: SeriesList) -> SeriesList:
@@ -119,7 +127,7 @@ async def divide_series(ctx: Context, dividends: SeriesList, divisors: SeriesLis
         )
     (divisor,) = divisors
     return [
-        _quotient(ctx, f"divideSeries({s.name},{divisor.name})", (s, divisor), percent=False)
+        quotient(ctx, f"divideSeries({s.name},{divisor.name})", (s, divisor), percent=False)
         for s in dividends
     ]
 
@@ -140,7 +148,7 @@ async def as_percent(
                 strict=True,
             )
             return [
-                _quotient(ctx, f"asPercent({a.name},{b.name})", (a, b), percent=True)
+                quotient(ctx, f"asPercent({a.name},{b.name})", (a, b), percent=True)
                 for a, b in pairs
             ]
         if len(total) != 1:
@@ -150,7 +158,7 @@ async def as_percent(
             )
         (single,) = total
         return [
-            _quotient(ctx, f"asPercent({s.name},{single.name})", (s, single), percent=True)
+            quotient(ctx, f"asPercent({s.name},{single.name})", (s, single), percent=True)
             for s in series_list
         ]
     if total is None:
@@ -162,8 +170,7 @@ async def as_percent(
     else:
         raise InputError(f"asPercent total must be a number or series, not {total!r}")
     return [
-        _quotient(ctx, f"asPercent({s.name},{text})", (s, summed), percent=True)
-        for s in series_list
+        quotient(ctx, f"asPercent({s.name},{text})", (s, summed), percent=True) for s in series_list
     ]
 
 
@@ -194,7 +201,7 @@ def _percent_by_nodes(
                 results.append(series.derive(f"asPercent({series.name},MISSING)", missing))
             else:
                 name = f"asPercent({series.name},{divisor.name})"
-                results.append(_quotient(ctx, name, (series, divisor), percent=True))
+                results.append(quotient(ctx, name, (series, divisor), percent=True))
         if key not in groups and divisor is not None:
             missing = np.full(len(divisor.values), np.nan)
             results.append(divisor.derive(f"asPercent(MISSING,{divisor.name})", missing))
@@ -236,6 +243,8 @@ FUNCTIONS = (
     _aggregating("min", "The lowest value of the series at each point."),
     _aggregating("max", "The highest value of the series at each point."),
     _aggregating("diff", "The first series minus all the others at each point."),
+    _aggregating("stddev", "The standard deviation of the series at each point."),
+    _aggregating("rangeOf", "The highest minus the lowest value of the series at each point."),
     Function(
         "multiplySeries",
         "Combine",

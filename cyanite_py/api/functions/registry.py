@@ -7,9 +7,11 @@ the same arguments, and arguments are checked against them before a function run
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from cyanite_py.api.attime import parse_offset
 from cyanite_py.api.functions.series import AGGREGATORS, InputError, RenderSeries
@@ -31,17 +33,24 @@ class Param:
     options: tuple[object, ...] = ()
     suggestions: tuple[object, ...] = ()
 
-    def to_json(self) -> dict[str, object]:
-        """The parameter as graphite-web's `/functions` lists it (absent keys mean no)."""
+    def to_json(self, series_functions: Sequence[str] = ()) -> dict[str, object]:
+        """The parameter as graphite-web's `/functions` lists it (absent keys mean no).
+
+        Aggregation parameters list their choices, the aggregating series functions
+        (`series_functions`) too where a callback may name one, so Grafana's editor
+        offers them in a drop-down; an infinite default is written `1e9999`, as
+        graphite-web writes it.
+        """
         shown: dict[str, object] = {"name": self.name, "type": self.type}
         if self.required:
             shown["required"] = True
-        if self.default is not None and _finite(self.default):
-            shown["default"] = self.default
+        if self.default is not None:
+            shown["default"] = self.default if _finite(self.default) else _infinity(self.default)
         if self.multiple:
             shown["multiple"] = True
-        if self.options:
-            shown["options"] = sorted(self.options, key=str)
+        options = {*self.options, *_type_options(self.type, series_functions)}
+        if options:
+            shown["options"] = sorted(options, key=str)
         if self.suggestions:
             shown["suggestions"] = list(self.suggestions)
         return shown
@@ -57,6 +66,8 @@ class Param:
                 f'invalid {self.type} value for parameter "{self.name}" '
                 f'of function "{function}": {value!r}'
             )
+        if self.type == "float" and not isinstance(value, bool):
+            return float(value)  # type: ignore[arg-type]
         return value
 
 
@@ -78,7 +89,7 @@ class Function:
     aggregator: bool = False
     lazy: bool = False
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, series_functions: Sequence[str] = ()) -> dict[str, Any]:
         """graphite-web's description of the function for `/functions`."""
         return {
             "name": self.name,
@@ -86,7 +97,7 @@ class Function:
             "description": self.description,
             "module": "graphite.render.functions",
             "group": self.group,
-            "params": [param.to_json() for param in self.params],
+            "params": [param.to_json(series_functions) for param in self.params],
         }
 
 
@@ -100,6 +111,19 @@ def _signature(param: Param) -> str:
 
 def _finite(value: object) -> bool:
     return not (isinstance(value, float) and not math.isfinite(value))
+
+
+def _infinity(value: object) -> orjson.Fragment:
+    return orjson.Fragment(b"1e9999" if float(value) > 0 else b"-1e9999")  # type: ignore[arg-type]
+
+
+def _type_options(kind: str, series_functions: Sequence[str]) -> tuple[str, ...]:
+    """The choices graphite-web's parameter types carry: aggregations, and callbacks."""
+    if kind == "aggFunc":
+        return tuple(AGGREGATORS)
+    if kind == "aggOrSeriesFunc":
+        return (*AGGREGATORS, *series_functions)
+    return ()
 
 
 def _any(value: object) -> bool:

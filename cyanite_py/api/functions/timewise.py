@@ -1,9 +1,10 @@
-"""Functions that work along time: buckets, moving windows, shifts to another range."""
+"""Functions that work along time: buckets and shifts to another range."""
 
 from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +16,6 @@ from cyanite_py.api.functions.series import (
     aggregator,
     nan_array,
 )
-from cyanite_py.api.limits import LimitExceeded
 from cyanite_py.model import FloatArray
 
 SeriesList = list[RenderSeries]
@@ -78,62 +78,6 @@ async def summarize(
     return results
 
 
-def moving_average_values(values: FloatArray, points: int, x_files_factor: float) -> FloatArray:
-    """For each point from `points` on, the average of the `points` points before it."""
-    if points <= 0:
-        return nan_array(max(len(values), 0))
-    missing = np.isnan(values)
-    sums = np.concatenate(([0.0], np.cumsum(np.where(missing, 0.0, values))))
-    counts = np.concatenate(([0], np.cumsum(~missing)))
-    length = len(values)
-    window_sums = sums[points:length] - sums[: max(length - points, 0)]
-    window_counts = counts[points:length] - counts[: max(length - points, 0)]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        averages = window_sums / window_counts
-    keep = (window_counts > 0) & (window_counts / points >= x_files_factor)
-    result: FloatArray = np.where(keep, averages, np.nan)
-    return result
-
-
-async def moving_average(
-    ctx: Context, source: Lazy, window: int | str, x_files_factor: float | None
-) -> SeriesList:
-    """The average of the preceding window (points, or a time like '5min'), read with the
-    data before the range so the first points have a full window."""
-    if isinstance(window, str):
-        preview = abs(parse_offset(window))
-        label = f'"{window}"'
-    else:
-        _check_window(ctx, window)
-        current = await source.over(ctx.start, ctx.end)
-        if not current:
-            return []
-        preview = max(series.step for series in current) * window
-        label = str(window)
-    results = []
-    for series in await source.over(ctx.start - preview, ctx.end):
-        points = preview // series.step if isinstance(window, str) else window
-        _check_window(ctx, points)
-        factor = series.x_files_factor if x_files_factor is None else x_files_factor
-        results.append(
-            series.derive(
-                f"movingAverage({series.name},{label})",
-                moving_average_values(series.values, points, factor),
-                {"movingAverage": window},
-                start=series.start + preview,
-            )
-        )
-    return results
-
-
-def _check_window(ctx: Context, points: int) -> None:
-    """Refuse a window of more points than a whole request may lay out."""
-    if points > ctx.budget.limit:
-        raise LimitExceeded(
-            f"movingAverage window of {points} points is over api.max_points ({ctx.budget.limit})"
-        )
-
-
 def _dst_correction(ctx: Context, delta: int) -> int:
     """An hour to add when one range is all in daylight saving time and the other all out."""
 
@@ -179,9 +123,8 @@ async def time_shift(
 
 
 _SERIES = Param("seriesList", "seriesList", required=True)
-_WINDOWS = (5, 7, 10, "1min", "5min", "10min", "30min", "1hour")
 
-FUNCTIONS = (
+FUNCTIONS: tuple[Function, ...] = (
     Function(
         "summarize",
         "Transform",
@@ -194,18 +137,6 @@ FUNCTIONS = (
             Param("alignToFrom", "boolean", default=False),
         ),
         summarize,
-    ),
-    Function(
-        "movingAverage",
-        "Calculate",
-        "The average of the preceding points, over a number of points or a time such as '5min'.",
-        (
-            _SERIES,
-            Param("windowSize", "intOrInterval", required=True, suggestions=_WINDOWS),
-            Param("xFilesFactor", "float"),
-        ),
-        moving_average,
-        lazy=True,
     ),
     Function(
         "timeShift",
@@ -224,6 +155,139 @@ FUNCTIONS = (
             Param("alignDst", "boolean", default=False),
         ),
         time_shift,
+        lazy=True,
+    ),
+)
+
+
+def hit_values(series: RenderSeries, first: int, interval: int, buckets: int) -> FloatArray:
+    """Hits (value x seconds) per bucket of `interval` from `first`: a point covers its
+    step and is shared by overlap between the buckets it spans; None where none does."""
+    count = len(series.values)
+    present = ~np.isnan(series.values)
+    rates = np.where(present, series.values, 0.0)
+    totals = np.concatenate(([0.0], np.cumsum(rates * series.step)))
+    edges = first + np.arange(buckets + 1) * interval
+
+    def hits_before(moment: Any) -> Any:
+        moment = np.maximum(moment, series.start)
+        index = np.clip((moment - series.start) // series.step, 0, count)
+        inside = np.minimum(index, count - 1)
+        partial = rates[inside] * (moment - (series.start + inside * series.step))
+        return totals[index] + np.where(index < count, partial, 0.0)
+
+    if count == 0:
+        return nan_array(buckets)
+    sums = hits_before(edges[1:]) - hits_before(edges[:-1])
+    starts = series.start + np.flatnonzero(present) * series.step
+    low = np.clip((starts - first) // interval, 0, buckets)
+    high = np.clip(-(-(starts + series.step - first) // interval), 0, buckets)
+    marks = np.zeros(buckets + 1, dtype=np.int64)
+    np.add.at(marks, low, 1)
+    np.add.at(marks, high, -1)
+    covered = np.cumsum(marks[:-1]) > 0
+    result: FloatArray = np.where(covered, sums, np.nan)
+    return result
+
+
+def _truncated(ctx: Context, interval: int) -> int:
+    """The range's start cut to its day, hour or minute (in the request's zone)."""
+    moment = datetime.fromtimestamp(ctx.start, ctx.tz)
+    if interval >= 86400:
+        moment = moment.replace(hour=0, minute=0, second=0)
+    elif interval >= 3600:
+        moment = moment.replace(minute=0, second=0)
+    elif interval >= 60:
+        moment = moment.replace(second=0)
+    return int(moment.timestamp())
+
+
+async def hitcount(ctx: Context, source: Lazy, interval_text: str, align: bool) -> SeriesList:
+    """Rates turned into hits per interval; buckets end with the series, or with
+    alignToInterval start at the range's start cut to its day, hour or minute."""
+    interval = parse_interval(interval_text)
+    start = _truncated(ctx, interval) if align else ctx.start
+    results = []
+    for series in await source.over(start, ctx.end):
+        end = series.end
+        if align:
+            end = series.start + (series.end - series.start) // interval * interval + interval
+        buckets = math.ceil((end - series.start) / interval)
+        ctx.budget.charge(buckets, f"hitcount into {interval_text!r} buckets")
+        first = end - buckets * interval
+        suffix = ", true" if align else ""
+        results.append(
+            series.derive(
+                f'hitcount({series.name}, "{interval_text}"{suffix})',
+                hit_values(series, first, interval, buckets),
+                {"hitcount": interval_text},
+                path_expression=series.path_expression,
+                start=first,
+                end=end,
+                step=interval,
+            )
+        )
+    return results
+
+
+async def time_stack(
+    ctx: Context, source: Lazy, unit: str, first_shift: int, last_shift: int
+) -> SeriesList:
+    """The series read over the range shifted back by each multiple of `unit` from
+    `timeShiftStart` to before `timeShiftEnd`, all drawn over this range."""
+    unit = f"-{unit}" if unit[:1].isdigit() else unit
+    delta = parse_offset(unit)
+    current = await source.over(ctx.start, ctx.end)
+    if not current:
+        return []
+    anchor = current[0]
+    results = []
+    for shift in range(first_shift, last_shift):
+        moved = delta * shift
+        for series in await source.over(ctx.start + moved, ctx.end + moved):
+            name = f"timeShift({series.name}, {unit}, {shift})"
+            results.append(
+                series.derive(
+                    name,
+                    tags={"timeShiftUnit": unit, "timeShift": shift},
+                    start=anchor.start,
+                    end=anchor.end,
+                )
+            )
+    return results
+
+
+FUNCTIONS += (
+    Function(
+        "hitcount",
+        "Transform",
+        "Rates (per second) turned into hits per interval, each point shared between the "
+        "buckets it spans.",
+        (
+            _SERIES,
+            Param("intervalString", "interval", required=True, suggestions=("10min", "1h", "1d")),
+            Param("alignToInterval", "boolean", default=False),
+        ),
+        hitcount,
+        lazy=True,
+    ),
+    Function(
+        "timeStack",
+        "Transform",
+        "The series from several earlier ranges (each a multiple of the unit back) drawn "
+        "over this one.",
+        (
+            _SERIES,
+            Param(
+                "timeShiftUnit",
+                "interval",
+                default="1d",
+                suggestions=("1h", "6h", "12h", "1d", "2d", "7d", "14d", "30d"),
+            ),
+            Param("timeShiftStart", "integer", default=0),
+            Param("timeShiftEnd", "integer", default=7),
+        ),
+        time_stack,
         lazy=True,
     ),
 )
