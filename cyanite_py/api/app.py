@@ -23,6 +23,7 @@ from cyanite_py.api.bounded import ReadLimits
 from cyanite_py.api.errors import BadRequest, message
 from cyanite_py.api.limits import TimedOut
 from cyanite_py.api.offload import Evaluator
+from cyanite_py.api.picture import Pictures
 from cyanite_py.counters import Registry
 from cyanite_py.index.base import IndexUnavailable
 from cyanite_py.index.glob import GlobError
@@ -76,7 +77,7 @@ def build_app(reader: Reader, registry: Registry, config: ApiConfig | None = Non
     evaluator = Evaluator(reader, limits, config.max_concurrent, config.timeout, registry)
     routes = [
         *cyanite.routes(evaluator),
-        *graphite.routes(evaluator, jsonp=config.jsonp),
+        *graphite.routes(evaluator, Pictures(registry), jsonp=config.jsonp),
         Route("/prometheus", prometheus),
     ]
 

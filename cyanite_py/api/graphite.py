@@ -1,6 +1,7 @@
 """graphite-web's HTTP API, as Grafana's Graphite data source uses it.
 
-`/render` (GET, or POST with a form) evaluates targets and answers json, csv or raw;
+`/render` (GET, or POST with a form) evaluates targets and answers json, csv, raw, or a
+png or svg picture;
 `/metrics/find` and `/metrics/expand` browse the path tree; `/functions` describes the
 functions served, `/version` names the graphite-web version whose behaviour this follows.
 """
@@ -20,9 +21,10 @@ from starlette.routing import Route
 
 from cyanite_py.api.attime import parse_time, timezone
 from cyanite_py.api.errors import BadRequest
-from cyanite_py.api.functions import FUNCTIONS, Context, RenderSeries, describe, evaluate
+from cyanite_py.api.functions import FUNCTIONS, Context, RenderSeries, evaluate
 from cyanite_py.api.functions.render import to_csv, to_json, to_raw
 from cyanite_py.api.offload import Evaluator, ThreadSource
+from cyanite_py.api.picture import MEDIA_TYPES, Pictures
 from cyanite_py.api.responses import json_bytes, json_response
 from cyanite_py.api.target import parse
 from cyanite_py.index.base import Node
@@ -33,13 +35,13 @@ _CALLBACK = re.compile(r"[A-Za-z_$][\w$.]{0,99}", re.ASCII)
 _NO_CACHE = {"Pragma": "no-cache", "Cache-Control": "no-cache"}
 
 
-def routes(reader: Evaluator, jsonp: bool = False) -> list[Route]:
-    """The graphite-web routes, reading and evaluating through `reader`; `jsonp` allows
-    `/render?jsonp=callback`."""
+def routes(reader: Evaluator, pictures: Pictures, jsonp: bool = False) -> list[Route]:
+    """The graphite-web routes, reading and evaluating through `reader` and drawing with
+    `pictures`; `jsonp` allows `/render?jsonp=callback`."""
     both = ["GET", "POST"]
 
     async def render(request: Request) -> Response:
-        return await _render(reader, await _params(request), jsonp)
+        return await _render(reader, pictures, await _params(request), jsonp)
 
     async def find(request: Request) -> Response:
         return await _find(reader, await _params(request))
@@ -59,7 +61,7 @@ def routes(reader: Evaluator, jsonp: bool = False) -> list[Route]:
             return json_response(
                 {"message": f"function not found: {request.path_params['name']}"}, 404
             )
-        return json_bytes(orjson.dumps(describe(found)))
+        return json_response(found.to_json())
 
     async def no_tags(request: Request) -> Response:
         return json_response([])
@@ -86,12 +88,15 @@ async def _params(request: Request) -> MultiDict:
     return MultiDict(items)
 
 
-async def _render(reader: Evaluator, params: MultiDict, allow_jsonp: bool) -> Response:
+async def _render(
+    reader: Evaluator, pictures: Pictures, params: MultiDict, allow_jsonp: bool
+) -> Response:
     targets = [t for t in (*params.getlist("target"), *params.getlist("target[]")) if t.strip()]
     start, end, now, tz, factor = _range(reader.now(), params)
     fmt = "raw" if "rawData" in params else params.get("format", "json")
-    if fmt not in ("json", "csv", "raw"):
-        raise BadRequest(f"format {fmt!r} is not served; use json, csv or raw")
+    if fmt not in ("json", "csv", "raw", *MEDIA_TYPES):
+        raise BadRequest(f"format {fmt!r} is not served; use json, csv, raw, png or svg")
+    picture = pictures.options(params) if fmt in MEDIA_TYPES else None
     max_points = _max_data_points(params.get("maxDataPoints"))
     no_null_points = "noNullPoints" in params
     jsonp = params.get("jsonp")
@@ -114,9 +119,17 @@ async def _render(reader: Evaluator, params: MultiDict, allow_jsonp: bool) -> Re
             return to_csv(data, tz).encode()
         if fmt == "raw":
             return to_raw(data).encode()
+        if picture is not None:
+            return pictures.draw(data, picture, fmt, (start, end), tz, source.deadline)
         return to_json(data, max_points, no_null_points)
 
-    body = await reader.run(job)
+    return _response(await reader.run(job), fmt, jsonp)
+
+
+def _response(body: bytes, fmt: str, jsonp: str | None) -> Response:
+    """`/render`'s answer in `fmt`, not to be cached: it changes as points arrive."""
+    if fmt in MEDIA_TYPES:
+        return Response(body, media_type=MEDIA_TYPES[fmt], headers=_NO_CACHE)
     if fmt == "csv":
         return Response(body, media_type="text/csv", headers=_NO_CACHE)
     if fmt == "raw":
@@ -215,14 +228,14 @@ def _completer_query(query: str) -> str:
 
 
 def _completer(nodes: list[Node], wildcards: bool) -> bytes:
-    """graphite-web's completer entries ordered by node name: a node that is both a
-    branch and a leaf gives two, the branch (its path ending in a dot) first."""
-    metrics: list[dict[str, str]] = []
-    for node in sorted(nodes, key=lambda node: node.name):
-        if node.branch:
-            metrics.append({"path": node.path + ".", "name": node.name, "is_leaf": "0"})
-        if node.leaf:
-            metrics.append({"path": node.path, "name": node.name, "is_leaf": "1"})
+    metrics: list[dict[str, str]] = [
+        {
+            "path": node.path + ("." if node.branch else ""),
+            "name": node.name,
+            "is_leaf": str(int(node.leaf)),
+        }
+        for node in nodes
+    ]
     if wildcards and len(metrics) > 1:
         metrics.append({"name": "*"})
     return orjson.dumps({"metrics": metrics})
@@ -257,7 +270,7 @@ def _functions(params: MultiDict) -> Response:
     if params.get("grouped", "").lower() in ("1", "true"):
         by_group: dict[str, dict[str, object]] = {}
         for function in chosen:
-            by_group.setdefault(function.group, {})[function.name] = describe(function)
+            by_group.setdefault(function.group, {})[function.name] = function.to_json()
         return Response(orjson.dumps(by_group), media_type="application/json")
-    listed = {function.name: describe(function) for function in chosen}
+    listed = {function.name: function.to_json() for function in chosen}
     return Response(orjson.dumps(listed), media_type="application/json")
