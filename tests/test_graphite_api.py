@@ -15,6 +15,27 @@ from cyanite_py.store.base import StoreUnavailable
 from tests.test_functions import NOW, T0, World
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+AGGREGATIONS = sorted(
+    [
+        "average",
+        "avg",
+        "avg_zero",
+        "count",
+        "current",
+        "diff",
+        "last",
+        "max",
+        "median",
+        "min",
+        "multiply",
+        "range",
+        "rangeOf",
+        "stddev",
+        "sum",
+        "total",
+    ]
+)
+"""graphite-web's aggregation functions and their aliases, as its `/functions` lists them."""
 
 
 @pytest.fixture
@@ -103,8 +124,8 @@ async def test_grafana_save_and_test(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.json() == [
         {
-            "target": "100",
-            "tags": {"name": "100"},
+            "target": "100.0",
+            "tags": {"name": "100.0"},
             "datapoints": [[100.0, NOW - 3600], [100.0, NOW - 1800], [100.0, NOW]],
         }
     ]
@@ -126,6 +147,7 @@ async def test_grafana_query_editor_browses_the_tree(client: httpx.AsyncClient) 
         "name": "func",
         "type": "aggFunc",
         "default": "sum",
+        "options": AGGREGATIONS,
     }
     root = await client.post("/metrics/find", content="query=*", headers=FORM)
     assert root.json() == [
@@ -254,3 +276,56 @@ async def test_backend_away_is_503(world: World, away: str) -> None:
         if away == "index":
             found = await client.get("/metrics/find", params={"query": "*"})
             assert found.status_code == 503
+
+
+async def test_functions_offer_grafana_its_drop_downs(client: httpx.AsyncClient) -> None:
+    """Aggregation parameters list their choices; an infinite default reads 1e9999."""
+    response = await client.get("/functions")
+    assert b'{"name":"limit","type":"intOrInf","default":1e9999}' in response.content
+    functions = response.json()
+    assert functions["keepLastValue"]["function"] == "keepLastValue(seriesList, limit=inf)"
+    callback = functions["groupByNode"]["params"][2]
+    assert callback["type"] == "aggOrSeriesFunc"
+    assert {"sum", "average", "sumSeries", "multiplySeries", "sumSeriesWithWildcards"} <= set(
+        callback["options"]
+    )
+    assert callback["options"] == sorted(callback["options"])
+    assert functions["aggregate"]["params"][1] == {
+        "name": "func",
+        "type": "aggFunc",
+        "required": True,
+        "options": AGGREGATIONS,
+    }
+    assert functions["filterSeries"]["params"][2]["options"] == ["!=", "<", "<=", "=", ">", ">="]
+    assert functions["sum"]["function"] == "sum(*seriesLists)"
+    assert functions["movingWindow"]["params"][1]["suggestions"][:3] == [5, 7, 10]
+    single = await client.get("/functions/keepLastValue")
+    assert b'"default":1e9999' in single.content
+    grouped = (await client.get("/functions", params={"grouped": "1"})).json()
+    assert "cactiStyle" in grouped["Special"]
+    assert grouped["Graph"]["color"]["params"][1] == {
+        "name": "theColor",
+        "type": "string",
+        "required": True,
+    }
+
+
+async def test_completer_lists_a_leaf_that_is_a_branch_twice(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    """As graphite-web: the branch (path ending in a dot) and the leaf, ordered by name."""
+    await world.put("g.h1", [1])
+    response = await client.get("/metrics/find", params={"query": "g.h", "format": "completer"})
+    assert response.json() == {
+        "metrics": [
+            {"path": "g.h1.", "name": "h1", "is_leaf": "0"},
+            {"path": "g.h1", "name": "h1", "is_leaf": "1"},
+            {"path": "g.h2.", "name": "h2", "is_leaf": "0"},
+        ]
+    }
+    response = await client.get("/metrics/find", params={"query": "g.*.", "format": "completer"})
+    assert [entry["path"] for entry in response.json()["metrics"]] == [
+        "g.h1.x",
+        "g.h2.x",
+        "g.h1.y",
+    ]

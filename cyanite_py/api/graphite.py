@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from cyanite_py.api.attime import parse_time, timezone
 from cyanite_py.api.errors import BadRequest
-from cyanite_py.api.functions import FUNCTIONS, Context, RenderSeries, evaluate
+from cyanite_py.api.functions import FUNCTIONS, Context, RenderSeries, describe, evaluate
 from cyanite_py.api.functions.render import to_csv, to_json, to_raw
 from cyanite_py.api.offload import Evaluator, ThreadSource
 from cyanite_py.api.picture import MEDIA_TYPES, Pictures
@@ -61,7 +61,7 @@ def routes(reader: Evaluator, pictures: Pictures, jsonp: bool = False) -> list[R
             return json_response(
                 {"message": f"function not found: {request.path_params['name']}"}, 404
             )
-        return json_response(found.to_json())
+        return json_bytes(orjson.dumps(describe(found)))
 
     async def no_tags(request: Request) -> Response:
         return json_response([])
@@ -228,14 +228,14 @@ def _completer_query(query: str) -> str:
 
 
 def _completer(nodes: list[Node], wildcards: bool) -> bytes:
-    metrics: list[dict[str, str]] = [
-        {
-            "path": node.path + ("." if node.branch else ""),
-            "name": node.name,
-            "is_leaf": str(int(node.leaf)),
-        }
-        for node in nodes
-    ]
+    """graphite-web's completer entries ordered by node name: a node that is both a
+    branch and a leaf gives two, the branch (its path ending in a dot) first."""
+    metrics: list[dict[str, str]] = []
+    for node in sorted(nodes, key=lambda node: node.name):
+        if node.branch:
+            metrics.append({"path": node.path + ".", "name": node.name, "is_leaf": "0"})
+        if node.leaf:
+            metrics.append({"path": node.path, "name": node.name, "is_leaf": "1"})
     if wildcards and len(metrics) > 1:
         metrics.append({"name": "*"})
     return orjson.dumps({"metrics": metrics})
@@ -270,7 +270,7 @@ def _functions(params: MultiDict) -> Response:
     if params.get("grouped", "").lower() in ("1", "true"):
         by_group: dict[str, dict[str, object]] = {}
         for function in chosen:
-            by_group.setdefault(function.group, {})[function.name] = function.to_json()
+            by_group.setdefault(function.group, {})[function.name] = describe(function)
         return Response(orjson.dumps(by_group), media_type="application/json")
-    listed = {function.name: function.to_json() for function in chosen}
+    listed = {function.name: describe(function) for function in chosen}
     return Response(orjson.dumps(listed), media_type="application/json")
