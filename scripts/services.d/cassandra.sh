@@ -131,24 +131,28 @@ cassandra_install() {
     die "cassandra: could not install $CASSANDRA_VERSION from Maven Central"
 }
 
-# cassandra_configure: write cassandra.yaml and logback.xml for one node on 127.0.0.1.
+# cassandra_configure DIR ADDRESS CQL_PORT STORAGE_PORT SEEDS TOKEN: write cassandra.yaml and
+# logback.xml for one node whose conf/, data/ and logs/ live in DIR. The settings are light,
+# for a shared 2-core machine: one token a node, few compactors and concurrent requests.
 cassandra_configure() {
-    local conf=$CASSANDRA_HOME/conf data=$CASSANDRA_HOME/data
-    mkdir -p "$conf" "$data" "$CASSANDRA_HOME/logs"
+    local dir=$1 address=$2 cql_port=$3 storage_port=$4 seeds=$5 token=$6
+    local conf=$dir/conf data=$dir/data
+    mkdir -p "$conf" "$data" "$dir/logs"
     cat >"$conf/cassandra.yaml" <<EOF
 cluster_name: cyanite-py
 num_tokens: 1
-initial_token: 0
+initial_token: $token
+auto_bootstrap: false
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner
 endpoint_snitch: SimpleSnitch
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
     parameters:
-      - seeds: "127.0.0.1:$CASSANDRA_STORAGE_PORT"
-listen_address: 127.0.0.1
-rpc_address: 127.0.0.1
-storage_port: $CASSANDRA_STORAGE_PORT
-native_transport_port: $CASSANDRA_PORT
+      - seeds: "$seeds"
+listen_address: $address
+rpc_address: $address
+storage_port: $storage_port
+native_transport_port: $cql_port
 start_native_transport: true
 data_file_directories:
   - $data/data
@@ -159,7 +163,12 @@ cdc_raw_directory: $data/cdc_raw
 commitlog_sync: periodic
 commitlog_sync_period: 10000ms
 concurrent_compactors: 1
+concurrent_reads: 8
+concurrent_writes: 16
+concurrent_counter_writes: 4
+concurrent_materialized_view_writes: 4
 auto_snapshot: false
+hints_flush_period: 2000ms
 # The store sends a write's rows as unlogged batches of up to 32 KiB and 128 rows: below
 # these, Cassandra would log a warning for nearly every one of them.
 batch_size_warn_threshold: 64KiB
@@ -175,29 +184,39 @@ EOF
 EOF
 }
 
-# cassandra_java_args: the JVM's command line for CassandraDaemon.
+# cassandra_java_args DIR HEAP: the JVM's command line for CassandraDaemon with DIR's conf/.
 cassandra_java_args() {
-    local jamm
+    local dir=$1 heap=$2 jamm
     jamm=$(compgen -G "$CASSANDRA_HOME/lib/jamm-*.jar" | head -n 1)
     printf '%s\n' \
-        "-Xms$CASSANDRA_HEAP" "-Xmx$CASSANDRA_HEAP" -Xss256k \
+        "-Xms$heap" "-Xmx$heap" -Xss256k \
         -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxGCPauseMillis=300 \
         -XX:+ExitOnOutOfMemoryError \
         "-javaagent:$jamm" \
         "${CASSANDRA_JVM17_FLAGS[@]}" \
-        "-Dcassandra.config=file://$CASSANDRA_HOME/conf/cassandra.yaml" \
-        "-Dlogback.configurationFile=$CASSANDRA_HOME/conf/logback.xml" \
-        "-Dcassandra.storagedir=$CASSANDRA_HOME/data" \
-        "-Dcassandra.logdir=$CASSANDRA_HOME/logs" \
+        "-Dcassandra.config=file://$dir/conf/cassandra.yaml" \
+        "-Dlogback.configurationFile=$dir/conf/logback.xml" \
+        "-Dcassandra.storagedir=$dir/data" \
+        "-Dcassandra.logdir=$dir/logs" \
         -Dcassandra-foreground=yes \
         -Dcassandra.skip_wait_for_gossip_to_settle=0 \
         -Dcassandra.ring_delay_ms=1000 \
-        -cp "$CASSANDRA_HOME/conf:$CASSANDRA_HOME/lib/*" \
+        -cp "$dir/conf:$CASSANDRA_HOME/lib/*" \
         org.apache.cassandra.service.CassandraDaemon
 }
 
+# cassandra_launch DIR HEAP PIDFILE LOG: start the node configured in DIR in the background.
+cassandra_launch() {
+    local dir=$1 heap=$2 pidfile=$3 logfile=$4 java args
+    java=$(cassandra_java)
+    mapfile -t args < <(cassandra_java_args "$dir" "$heap")
+    echo "=== start $(date -u +%FT%TZ)" >>"$logfile"
+    (cd "$dir" && exec setsid "$java" "${args[@]}" >>"$logfile" 2>&1 </dev/null) &
+    echo $! >"$pidfile"
+}
+
 cassandra_start() {
-    local lock java args
+    local lock
     mkdir -p "$CASSANDRA_HOME"
     # One start at a time per install: two would share the data directory.
     exec {lock}>"$CASSANDRA_HOME/start.lock"
@@ -209,14 +228,12 @@ cassandra_start() {
     if port_open 127.0.0.1 "$CASSANDRA_PORT"; then
         die "cassandra: 127.0.0.1:$CASSANDRA_PORT is taken by a process this script did not start"
     fi
-    java=$(cassandra_java)
+    cassandra_java >/dev/null
     cassandra_install
-    cassandra_configure
-    mapfile -t args < <(cassandra_java_args)
+    cassandra_configure "$CASSANDRA_HOME" 127.0.0.1 "$CASSANDRA_PORT" "$CASSANDRA_STORAGE_PORT" \
+        "127.0.0.1:$CASSANDRA_STORAGE_PORT" 0
     say "cassandra: starting $CASSANDRA_VERSION (log: $CASSANDRA_LOG)"
-    echo "=== start $(date -u +%FT%TZ)" >>"$CASSANDRA_LOG"
-    (cd "$CASSANDRA_HOME" && exec setsid "$java" "${args[@]}" >>"$CASSANDRA_LOG" 2>&1 </dev/null {lock}>&-) &
-    echo $! >"$CASSANDRA_PIDFILE"
+    cassandra_launch "$CASSANDRA_HOME" "$CASSANDRA_HEAP" "$CASSANDRA_PIDFILE" "$CASSANDRA_LOG" {lock}>&-
     if ! wait_port 127.0.0.1 "$CASSANDRA_PORT" "$CASSANDRA_START_TIMEOUT" "$CASSANDRA_PIDFILE"; then
         say "cassandra: did not open 127.0.0.1:$CASSANDRA_PORT; last lines of $CASSANDRA_LOG:"
         tail -n 40 "$CASSANDRA_LOG" >&2
