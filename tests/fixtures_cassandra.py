@@ -3,6 +3,10 @@
 `CASSANDRA_HOSTS` ("host:port,host:port") names a running cluster to use as it is.
 Without it, `scripts/services start cassandra` installs and starts a local node (a no-op
 when one is running already); a node the session started is stopped when it ends.
+
+`CASSANDRA_CLUSTER_HOSTS` names a running cluster of several nodes in the same way; without
+it, the tests that need one start `scripts/services start cassandra-cluster` (three nodes on
+127.0.0.1-3, CQL port 9142, beside the single node) on first use and stop it at the end.
 """
 
 from __future__ import annotations
@@ -36,17 +40,19 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
-def services(action: str) -> None:
-    """Run `scripts/services ACTION cassandra`, failing the test with its output on error."""
+def services(action: str, service: str = "cassandra", node: int | None = None) -> None:
+    """Run `scripts/services ACTION SERVICE [NODE]`, failing the test with its output on
+    error."""
+    command = [str(SERVICES), action, service] + ([] if node is None else [str(node)])
     done = subprocess.run(
-        [str(SERVICES), action, "cassandra"],
+        command,
         capture_output=True,
         text=True,
         timeout=START_TIMEOUT,
         check=False,
     )
     if done.returncode != 0:
-        pytest.fail(f"scripts/services {action} cassandra failed:\n{done.stderr}{done.stdout}")
+        pytest.fail(f"{' '.join(command[1:])} failed:\n{done.stderr}{done.stdout}")
 
 
 def split_hosts(hosts: str) -> tuple[list[str], int]:
@@ -84,6 +90,29 @@ def cassandra_hosts(cassandra_managed: bool) -> Iterator[str]:
     yield f"127.0.0.1:{port}"
     if started:
         services("stop")
+
+
+@pytest.fixture(scope="session")
+def cassandra_cluster_managed() -> bool:
+    """Whether the cluster is the local one whose nodes `scripts/services` stops and starts."""
+    return not os.environ.get("CASSANDRA_CLUSTER_HOSTS")
+
+
+@pytest.fixture(scope="session")
+def cassandra_cluster(cassandra_cluster_managed: bool) -> Iterator[str]:
+    """`"host:port,…"` of every node of a cluster, starting the local one if needed."""
+    if not cassandra_cluster_managed:
+        yield os.environ["CASSANDRA_CLUSTER_HOSTS"]
+        return
+    port = int(os.environ.get("CASSANDRA_CLUSTER_PORT", "9142"))
+    nodes = int(os.environ.get("CASSANDRA_CLUSTER_NODES", "3"))
+    hosts = [f"127.0.0.{node}" for node in range(1, nodes + 1)]
+    started = not all(_answers(host, port) for host in hosts)
+    if started:
+        services("start", "cassandra-cluster")
+    yield ",".join(f"{host}:{port}" for host in hosts)
+    if started:
+        services("stop", "cassandra-cluster")
 
 
 @pytest.fixture(scope="session")

@@ -106,6 +106,11 @@ class CassandraStore:
             "Folds that failed, leaving the block's rows as they were",
         )
         registry.gauge(
+            "store_cassandra_hosts_up",
+            "Cassandra hosts the driver holds as up (0 before it connects)",
+            self._hosts_up,
+        )
+        registry.gauge(
             "store_cassandra_fold_queue",
             "Blocks written to and not yet over",
             lambda: len(self._folds),
@@ -115,6 +120,12 @@ class CassandraStore:
     def connected(self) -> bool:
         """Whether requests can be sent (hosts may still be down)."""
         return self._conn is not None
+
+    def _hosts_up(self) -> float:
+        conn = self._conn
+        if conn is None:
+            return 0.0
+        return float(sum(1 for host in conn.cluster.metadata.all_hosts() if host.is_up))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Connect (or keep trying in the background), report started, serve until cancelled."""
