@@ -92,10 +92,13 @@ def build_index(config: IndexConfig, registry: Registry, load_paths: PathLoader)
 
 
 def build_input(
-    config: InputConfig, send: trio.MemorySendChannel[EngineBatch], registry: Registry
+    config: InputConfig,
+    send: trio.MemorySendChannel[EngineBatch],
+    registry: Registry,
+    drain_seconds: float,
 ) -> Input:
     if isinstance(config, CarbonInputConfig):
-        return CarbonInput(config, send, registry)
+        return CarbonInput(config, send, registry, drain_seconds)
     if isinstance(config, PickleInputConfig):
         return PickleInput(config, send, registry)
     if isinstance(config, SflowInputConfig):
@@ -124,7 +127,7 @@ class Server:
         self._senders = [send.clone() for _ in range(len(config.input) + 1)]
         send.close()
         self.inputs = [
-            build_input(input_config, sender, self.registry)
+            build_input(input_config, sender, self.registry, config.writer.shutdown_timeout)
             for input_config, sender in zip(config.input, self._senders, strict=False)
         ]
         self.reader = Reader(self.store, self.index, self.engine)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cyanite_py.inputs.lines import parse_chunk
+from cyanite_py.carbon.lines import parse_chunk
 
 NOW = 1_700_000_000
 

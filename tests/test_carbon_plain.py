@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cyanite_py.inputs.lines import parse_chunk
-from cyanite_py.inputs.parse_worker import Numbering, parse_frame
-from cyanite_py.inputs.plain_lines import MIN_CHUNK_BYTES, PlainColumns, read_plain
-from cyanite_py.inputs.worker_frames import RESULT_HEADER
+from cyanite_py.carbon.frames import RESULT_HEADER, ResultHeader
+from cyanite_py.carbon.lines import parse_chunk
+from cyanite_py.carbon.plain import MIN_CHUNK_BYTES, PlainColumns, read_plain
+from cyanite_py.carbon.worker import Numbering, parse_frame
 from cyanite_py.model import PointBatch
 
 MAX_LINE = 200
@@ -83,15 +83,15 @@ def test_lines_the_general_parser_rejects_or_rewrites_send_the_chunk_there() -> 
 def test_the_worker_still_counts_rejects_in_a_large_chunk() -> None:
     chunk = filler() + b"a nan 1\nb 1 -5\n"
     frame = parse_frame(chunk, Numbering(), MAX_LINE)
-    points, _, *rejected = RESULT_HEADER.unpack_from(frame)
-    assert points == MIN_CHUNK_BYTES // 20
-    assert sum(rejected) == 2
+    result = ResultHeader.decode(frame[: RESULT_HEADER.size])
+    assert result.points == MIN_CHUNK_BYTES // 20
+    assert sum(result.rejected.values()) == 2
 
 
 def test_the_worker_rejects_a_timestamp_beyond_int64_instead_of_failing() -> None:
     frame = parse_frame(b"a 1 99999999999999999999\nb 1 5\n", Numbering(), MAX_LINE)
-    points, names_size, *rejected = RESULT_HEADER.unpack_from(frame)
-    assert (points, names_size, sum(rejected)) == (1, len(b"b"), 1)
+    result = ResultHeader.decode(frame[: RESULT_HEADER.size])
+    assert (result.points, result.names_size, sum(result.rejected.values())) == (1, 1, 1)
 
 
 ODD_NUMBERS = st.sampled_from(

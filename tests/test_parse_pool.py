@@ -8,21 +8,16 @@ import signal
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
 import trio
 
+from cyanite_py.carbon.frames import RESULT_HEADER, ResultHeader, chunk_frame
+from cyanite_py.carbon.worker import serve
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
-from cyanite_py.inputs.parse_worker import serve
-from cyanite_py.inputs.worker_frames import CHUNK_HEADER, POINT_BYTES, RESULT_HEADER
 from cyanite_py.model import EngineBatch, KeyedPoints, PointBatch
 from tests.helpers import collect as collect_points
 
 LINES_PER_CONNECTION = 20_000
-
-
-def chunk_frame(chunk: bytes) -> bytes:
-    return CHUNK_HEADER.pack(len(chunk)) + chunk
 
 
 def test_a_worker_answers_each_chunk_and_sends_each_path_once() -> None:
@@ -35,16 +30,17 @@ def test_a_worker_answers_each_chunk_and_sends_each_path_once() -> None:
     out = sink.getvalue()
     frames = []
     while out:
-        points, names_size, *rejected = RESULT_HEADER.unpack_from(out)
-        body = out[RESULT_HEADER.size : RESULT_HEADER.size + points * POINT_BYTES + names_size]
+        result = ResultHeader.decode(out[: RESULT_HEADER.size])
+        body = out[RESULT_HEADER.size : RESULT_HEADER.size + result.body_size]
         out = out[RESULT_HEADER.size + len(body) :]
+        keys, values, times = result.columns(body)
         frames.append(
             (
-                np.frombuffer(body, np.int64, points, 0).tolist(),
-                np.frombuffer(body, np.float64, points, 8 * points).tolist(),
-                np.frombuffer(body, np.uint32, points, 16 * points).tolist(),
-                body[points * POINT_BYTES :].decode().split("\n") if names_size else [],
-                sum(rejected),
+                times.tolist(),
+                values.tolist(),
+                keys.tolist(),
+                result.new_paths(body),
+                sum(result.rejected.values()),
             )
         )
     first_times, first_values, first_keys, first_names, first_rejected = frames[0]
@@ -112,7 +108,11 @@ def worker_pids() -> list[int]:
     children = []
     for task in Path("/proc/self/task").iterdir():
         children.extend(int(pid) for pid in (task / "children").read_text().split())
-    return [pid for pid in children if b"parse_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return [
+        pid
+        for pid in children
+        if b"cyanite_py.carbon.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
 
 
 async def test_a_killed_worker_is_replaced_and_the_input_goes_on(nursery: trio.Nursery) -> None:

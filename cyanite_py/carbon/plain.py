@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as arrow_csv
 
-from cyanite_py.inputs.lines import OTHER_ASCII_WHITESPACE
+from cyanite_py.carbon.lines import OTHER_ASCII_WHITESPACE
 from cyanite_py.model import FloatArray, IntArray
 
 MIN_CHUNK_BYTES = 64 * 1024

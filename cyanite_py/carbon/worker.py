@@ -1,7 +1,7 @@
 """A parse worker process: carbon plaintext chunks in on stdin, keyed points out on stdout.
 
 Parsing lines and looking their paths up take most of the server's interpreter time; a
-worker does both on another core. Its answer to each chunk (`worker_frames`) holds the
+worker does both on another core. Its answer to each chunk (`frames`) holds the
 points as columns of path keys, and the text of a path only the first time it is seen.
 
 The worker ignores SIGINT and SIGTERM (a terminal or service manager signals the whole
@@ -20,9 +20,9 @@ from typing import BinaryIO
 
 import numpy as np
 
-from cyanite_py.inputs.lines import REASONS, parse_chunk
-from cyanite_py.inputs.plain_lines import read_plain
-from cyanite_py.inputs.worker_frames import CHUNK_HEADER, RESULT_HEADER
+from cyanite_py.carbon.frames import CHUNK_HEADER, result_frame
+from cyanite_py.carbon.lines import parse_chunk
+from cyanite_py.carbon.plain import read_plain
 
 
 class Numbering:
@@ -59,16 +59,8 @@ def parse_frame(chunk: bytes, numbering: Numbering, max_line_length: int) -> byt
         point_keys, new = numbering.keys(batch.paths)
         keys = np.asarray(point_keys, dtype="<u4")
         times, values = np.asarray(batch.times), np.asarray(batch.values, dtype=np.float64)
-    names = "\n".join(new).encode()
-    header = RESULT_HEADER.pack(len(keys), len(names), *(rejected[r] for r in REASONS))
-    return b"".join(
-        (
-            header,
-            np.asarray(times, dtype="<i8").tobytes(),
-            np.asarray(values, dtype="<f8").tobytes(),
-            np.asarray(keys, dtype="<u4").tobytes(),
-            names,
-        )
+    return result_frame(
+        np.asarray(times, dtype=np.int64), np.asarray(values, dtype=np.float64), keys, new, rejected
     )
 
 

@@ -17,10 +17,10 @@ from typing import Literal
 import trio
 from pydantic import NonNegativeInt, PositiveInt
 
+from cyanite_py.carbon.lines import parse_chunk
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.counting import InputCounters
-from cyanite_py.inputs.lines import parse_chunk
-from cyanite_py.inputs.parse_workers import ParseWorkers
+from cyanite_py.inputs.parse_pool import DRAIN_SECONDS, ParseWorkers
 from cyanite_py.inputs.tcp_limits import ConnectionGate, raise_open_files_limit
 from cyanite_py.inputs.udp import receive_datagrams
 from cyanite_py.model import EngineBatch, KeyedPoints
@@ -52,14 +52,23 @@ class CarbonInput:
         config: CarbonInputConfig,
         send: trio.MemorySendChannel[EngineBatch],
         registry: Registry,
+        drain_seconds: float = DRAIN_SECONDS,
     ) -> None:
+        """`drain_seconds` bounds how long a stopping input waits for its parse workers to
+        deliver what they hold (the server passes its `writer.shutdown_timeout`)."""
         self.config = config
         self._send = send
         self._tcp = InputCounters(registry, f"carbon_tcp_{config.port}")
         self._udp = InputCounters(registry, f"carbon_udp_{config.port}")
         self._gate = ConnectionGate(config.max_connections, config.idle_timeout, self._tcp)
         self._workers = (
-            ParseWorkers(config.parse_workers, config.max_line_length, self._deliver, self._tcp)
+            ParseWorkers(
+                config.parse_workers,
+                config.max_line_length,
+                self._deliver,
+                self._tcp,
+                drain_seconds,
+            )
             if config.parse_workers
             else None
         )

@@ -1,4 +1,4 @@
-"""Carbon plaintext parsed in worker processes (`cyanite_py.inputs.parse_worker`).
+"""Carbon plaintext parsed in worker processes (`cyanite_py.carbon.worker`).
 
 Each connection is given one worker's lane for its life, so its chunks are parsed, and
 their points reach the engine, in the order they arrived. Lanes and pipes are bounded, so
@@ -7,7 +7,7 @@ stops reading, its lane fills, and the connection stops reading its socket.
 
 A worker that exits unexpectedly is started again with a fresh numbering of paths; the
 chunks it held are lost, logged and counted. `close` ends the lanes; each worker then
-finishes what it was sent and exits, within `DRAIN_SECONDS`, whatever cancels the input.
+finishes what it was sent and exits, within `drain_seconds`, whatever cancels the input.
 """
 
 from __future__ import annotations
@@ -23,13 +23,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import trio
 
 import cyanite_py
+from cyanite_py.carbon.frames import RESULT_HEADER, ResultHeader, chunk_frame
 from cyanite_py.inputs.counting import InputCounters
-from cyanite_py.inputs.lines import REASONS
-from cyanite_py.inputs.worker_frames import CHUNK_HEADER, POINT_BYTES, RESULT_HEADER
 from cyanite_py.model import KeyedPoints, PathTable
 
 log = logging.getLogger(__name__)
@@ -41,7 +39,7 @@ PIPE_BYTES = 1 << 20
 """Requested size of each pipe to and from a worker, so a chunk is written in one go."""
 
 DRAIN_SECONDS = 30.0
-"""How long a closed input waits for its workers to deliver what they hold."""
+"""How long a closed input waits for its workers to deliver what they hold, unless told."""
 
 EXIT_SECONDS = 5.0
 """How long a worker whose output ended may take to exit before it is killed."""
@@ -84,9 +82,15 @@ class ParseWorkers:
     """`count` worker processes fed through one lane each; `run` supervises them."""
 
     def __init__(
-        self, count: int, max_line_length: int, deliver: Deliver, counters: InputCounters
+        self,
+        count: int,
+        max_line_length: int,
+        deliver: Deliver,
+        counters: InputCounters,
+        drain_seconds: float = DRAIN_SECONDS,
     ) -> None:
         self._max_line_length = max_line_length
+        self._drain_seconds = drain_seconds
         self._deliver = deliver
         self._counters = counters
         self._lanes = [trio.open_memory_channel[bytes](LANE_CHUNKS) for _ in range(count)]
@@ -106,7 +110,7 @@ class ParseWorkers:
         """No more chunks: workers finish what they hold, then `run` returns."""
         for send, _ in self._lanes:
             send.close()
-        self._scope.deadline = trio.current_time() + DRAIN_SECONDS
+        self._scope.deadline = trio.current_time() + self._drain_seconds
 
     async def run(self) -> None:
         """Keep every worker running until `close`; shielded so a cancelled input still
@@ -130,7 +134,7 @@ class ParseWorkers:
     async def _run_worker(self, chunks: trio.MemoryReceiveChannel[bytes], tally: _Tally) -> int:
         """One worker process, until its output ends; returns its exit code."""
         process = await trio.lowlevel.open_process(
-            [sys.executable, "-m", "cyanite_py.inputs.parse_worker", str(self._max_line_length)],
+            [sys.executable, "-m", "cyanite_py.carbon.worker", str(self._max_line_length)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=_worker_environment(),
@@ -166,7 +170,7 @@ class ParseWorkers:
         try:
             async for chunk in chunks:
                 tally.sent += 1
-                await stdin.send_all(CHUNK_HEADER.pack(len(chunk)) + chunk)
+                await stdin.send_all(chunk_frame(chunk))
             tally.lane_ended = True
             await stdin.aclose()
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -178,25 +182,18 @@ class ParseWorkers:
         """Deliver each result frame's points, in order, until the worker's output ends."""
         frames = _Frames(stdout)
         while (header := await frames.read(RESULT_HEADER.size)) is not None:
-            points, names_size, *rejected = RESULT_HEADER.unpack(header)
-            body = await frames.read(points * POINT_BYTES + names_size)
+            result = ResultHeader.decode(header)
+            body = await frames.read(result.body_size)
             if body is None:
                 return
             tally.answered += 1
-            for reason, count in zip(REASONS, rejected, strict=True):
+            for reason, count in result.rejected.items():
                 if count:
                     self._counters.reject(reason, count)
-            if names_size:
-                table.names.extend(body[points * POINT_BYTES :].decode().split("\n"))
-            if points:
-                await self._deliver(
-                    KeyedPoints(
-                        table,
-                        keys=np.frombuffer(body, np.uint32, points, 16 * points),
-                        values=np.frombuffer(body, np.float64, points, 8 * points),
-                        times=np.frombuffer(body, np.int64, points, 0),
-                    )
-                )
+            table.names.extend(result.new_paths(body))
+            if result.points:
+                keys, values, times = result.columns(body)
+                await self._deliver(KeyedPoints(table, keys, values, times))
 
 
 def _worker_environment() -> dict[str, str]:

@@ -21,9 +21,9 @@ from typing import Any, Literal
 import trio
 from pydantic import PositiveInt
 
+from cyanite_py.carbon.lines import Reject, clean, plain_paths
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.counting import InputCounters
-from cyanite_py.inputs.lines import Reject, clean, plain_paths
 from cyanite_py.inputs.tcp_limits import ConnectionGate, raise_open_files_limit
 from cyanite_py.model import EngineBatch, PointBatch
 from cyanite_py.ratelog import RateLimitedLog
