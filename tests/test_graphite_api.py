@@ -299,6 +299,7 @@ async def test_functions_offer_grafana_its_drop_downs(client: httpx.AsyncClient)
     assert functions["filterSeries"]["params"][2]["options"] == ["!=", "<", "<=", "=", ">", ">="]
     assert functions["sum"]["function"] == "sum(*seriesLists)"
     assert functions["movingWindow"]["params"][1]["suggestions"][:3] == [5, 7, 10]
+    assert functions["round"]["params"][1] == {"name": "precision", "type": "integer", "default": 0}
     single = await client.get("/functions/keepLastValue")
     assert b'"default":1e9999' in single.content
     grouped = (await client.get("/functions", params={"grouped": "1"})).json()

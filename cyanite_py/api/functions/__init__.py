@@ -17,8 +17,11 @@ from cyanite_py.api.functions import (
     combine,
     display,
     filters,
+    forecast,
+    generators,
     moving,
     naming,
+    pointwise,
     selection,
     special,
     timewise,
@@ -37,12 +40,23 @@ _MODULES = (
     filters,
     selection,
     special,
+    generators,
     timewise,
     moving,
+    forecast,
     transform,
+    pointwise,
     arithmetic,
 )
-_ALIASES = {"sum": "sumSeries", "avg": "averageSeries", "pct": "asPercent"}
+_ALIASES = {
+    "sum": "sumSeries",
+    "avg": "averageSeries",
+    "pct": "asPercent",
+    "xFilesFactor": "setXFilesFactor",
+    "time": "timeFunction",
+    "sin": "sinFunction",
+    "randomWalk": "randomWalkFunction",
+}
 """graphite-web's other names for functions, listed and called under both."""
 
 

@@ -49,7 +49,6 @@ async def delay(ctx: Context, series_list: SeriesList, steps: int) -> SeriesList
                 f"delay({series.name},{steps})",
                 values,
                 {"delay": steps},
-                path_expression=series.path_expression,
             )
         )
     return results
@@ -70,7 +69,6 @@ async def n_percentile(ctx: Context, series_list: SeriesList, n: float) -> Serie
                 f"nPercentile({series.name}, {format_number(n)})",
                 np.full(points, value),
                 {"nPercentile": n},
-                path_expression=series.path_expression,
             )
         )
     return results

@@ -89,7 +89,7 @@ async def stacked(ctx: Context, series_list: SeriesList, stack: str | None) -> S
             name, tags = f"stacked({series.name})", {"stacked": "__DEFAULT__"}
         else:
             name, tags = series.name, {}
-        results.append(series.derive(name, summed, tags, path_expression=series.path_expression))
+        results.append(series.derive(name, summed, tags))
     return results
 
 

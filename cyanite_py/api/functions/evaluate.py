@@ -114,7 +114,7 @@ async def _bind(function: Function, call: Call, ctx: Context) -> list[object]:
         elif param.required:
             raise _missing(function, param)
         else:
-            values.append(param.default)
+            values.append(param.fill())
             continue
         values.append(await _value(function, param, node, ctx, index == 0))
     return values
@@ -132,7 +132,7 @@ async def _value(function: Function, param: Param, node: Node, ctx: Context, fir
             return Lazy(node, ctx)
         return await evaluate(node, ctx)
     if node is None and not param.required:
-        return param.default
+        return param.fill()
     if is_target:
         raise InputError(
             f'parameter "{param.name}" of function "{function.name}" takes a {param.type}, '

@@ -32,6 +32,13 @@ class Param:
     multiple: bool = False
     options: tuple[object, ...] = ()
     suggestions: tuple[object, ...] = ()
+    absent: object = ...
+    """What the implementation receives when the argument is not given, where that is
+    not the default shown (graphite-web's round() names `round(x)`, not `round(x,0)`)."""
+
+    def fill(self) -> object:
+        """The value of an argument not given."""
+        return self.default if self.absent is ... else self.absent
 
     def to_json(self, series_functions: Sequence[str] = ()) -> dict[str, object]:
         """The parameter as graphite-web's `/functions` lists it (absent keys mean no).

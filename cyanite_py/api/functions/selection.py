@@ -8,9 +8,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from cyanite_py.api.functions.evaluate import Context
+from cyanite_py.api.functions.evaluate import Context, evaluate
+from cyanite_py.api.functions.regex import compile_regex
 from cyanite_py.api.functions.registry import Function, Param
-from cyanite_py.api.functions.series import InputError, RenderSeries, aggregator
+from cyanite_py.api.functions.series import InputError, RenderSeries, aggregator, normalize
+from cyanite_py.api.functions.wildcards import percentile_rows
+from cyanite_py.api.target import parse
 
 SeriesList = list[RenderSeries]
 
@@ -123,6 +126,84 @@ async def unique(ctx: Context, *series_lists: SeriesList) -> SeriesList:
     return list(seen.values())
 
 
+async def most_deviant(ctx: Context, series_list: SeriesList, n: int) -> SeriesList:
+    """The n series whose values vary most: the largest sum of squared differences from
+    their mean, divided by their count of values."""
+    ranked = []
+    for series in series_list:
+        present = series.values[~np.isnan(series.values)]
+        if not len(present):
+            continue
+        ranked.append((float(((present - present.mean()) ** 2).sum() / len(present)), series))
+    ranked.sort(key=lambda pair: pair[0], reverse=True)
+    return [series for _, series in ranked[: max(n, 0)]]
+
+
+def _bounds(values: list[float], n: float) -> tuple[float, float]:
+    """The (100 - n)-th and n-th percentiles of `values`, n taken above 50."""
+    n = 100 - n if n < 50 else n
+    row = np.array([values], dtype=np.float64)
+    return (
+        float(percentile_rows(row, 100 - n, interpolate=False)[0]),
+        float(percentile_rows(row, n, interpolate=False)[0]),
+    )
+
+
+async def average_outside_percentile(ctx: Context, series_list: SeriesList, n: float) -> SeriesList:
+    """Series whose average is not strictly between the (100 - n)-th and n-th
+    percentiles of the averages."""
+    averages = [figure(series, "average") for series in series_list]
+    known = [value for value in averages if value is not None]
+    if not known:
+        return []
+    low, high = _bounds(known, n)
+    return [
+        series
+        for series, value in zip(series_list, averages, strict=True)
+        if value is not None and not low < value < high
+    ]
+
+
+async def remove_between_percentile(ctx: Context, series_list: SeriesList, n: float) -> SeriesList:
+    """Series with at least one point outside the (100 - n)-th to n-th percentiles of
+    all the series at that point."""
+    if not series_list:
+        return []
+    normalized = normalize(series_list)
+    n = 100 - n if n < 50 else n
+    columns = normalized.matrix.T
+    low = percentile_rows(columns, 100 - n, interpolate=False)
+    high = percentile_rows(columns, n, interpolate=False)
+    with np.errstate(invalid="ignore"):
+        inside = (low < normalized.matrix) & (normalized.matrix < high)
+    return [series for series, row in zip(series_list, inside, strict=True) if not row.all()]
+
+
+async def fallback_series(
+    ctx: Context, series_list: SeriesList, fallback: SeriesList
+) -> SeriesList:
+    return series_list or fallback
+
+
+async def use_series_above(
+    ctx: Context, series_list: SeriesList, value: float, search: str, replace: str
+) -> SeriesList:
+    """The series named by rewriting (search, replace) the name of each series whose
+    maximum is above the value, fetched in its place."""
+    pattern = compile_regex(search, "useSeriesAbove")
+    names = [
+        pattern.sub(replace, s.name) for s in series_list if (figure(s, "max") or -math.inf) > value
+    ]
+    results: SeriesList = []
+    for name in names:
+        try:
+            tree = parse(name)
+        except ValueError as error:
+            raise InputError(f"useSeriesAbove: {name!r} is not a target: {error}") from None
+        results.extend(await evaluate(tree, ctx))
+    return results
+
+
 _SERIES = Param("seriesList", "seriesList", required=True)
 _THRESHOLD = Param("n", "float", required=True)
 _COUNT = Param("n", "integer", required=True)
@@ -176,6 +257,48 @@ FUNCTIONS = (
         "The n series with the lowest average.",
         (_SERIES, _COUNT),
         lowest_average,
+    ),
+    Function(
+        "mostDeviant",
+        "Filter Series",
+        "The n series whose values deviate most from their mean.",
+        (_SERIES, _COUNT),
+        most_deviant,
+    ),
+    Function(
+        "averageOutsidePercentile",
+        "Filter Series",
+        "Series whose average lies outside the (100 - n)-th to n-th percentiles of the averages.",
+        (_SERIES, _THRESHOLD),
+        average_outside_percentile,
+    ),
+    Function(
+        "removeBetweenPercentile",
+        "Filter Series",
+        "Series removed unless a point lies outside the (100 - n)-th to n-th percentiles "
+        "of the series at that point.",
+        (_SERIES, _THRESHOLD),
+        remove_between_percentile,
+    ),
+    Function(
+        "fallbackSeries",
+        "Special",
+        "The series, or the fallback series when there are none.",
+        (_SERIES, Param("fallback", "seriesList", required=True)),
+        fallback_series,
+    ),
+    Function(
+        "useSeriesAbove",
+        "Filter Series",
+        "For each series whose maximum is above the value, the series named by a regular "
+        "expression replacement of its name.",
+        (
+            _SERIES,
+            Param("value", "float", required=True),
+            Param("search", "string", required=True),
+            Param("replace", "string", required=True),
+        ),
+        use_series_above,
     ),
     Function(
         "removeEmptySeries",

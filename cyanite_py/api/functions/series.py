@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import reduce
 from typing import Any
@@ -64,7 +64,7 @@ class RenderSeries:
         self,
         name: str,
         values: FloatArray | None = None,
-        tags: dict[str, object] | None = None,
+        tags: Mapping[str, object] | None = None,
         **changes: Any,
     ) -> RenderSeries:
         """A copy renamed (its path expression too), with new values and added tags.

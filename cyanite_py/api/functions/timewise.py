@@ -221,7 +221,6 @@ async def hitcount(ctx: Context, source: Lazy, interval_text: str, align: bool) 
                 f'hitcount({series.name}, "{interval_text}"{suffix})',
                 hit_values(series, first, interval, buckets),
                 {"hitcount": interval_text},
-                path_expression=series.path_expression,
                 start=first,
                 end=end,
                 step=interval,
