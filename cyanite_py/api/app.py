@@ -18,7 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cyanite_py.api import cyanite, graphite
+from cyanite_py.api import cyanite, graphite, web
 from cyanite_py.api.bounded import ReadLimits
 from cyanite_py.api.errors import BadRequest, message
 from cyanite_py.api.limits import TimedOut
@@ -79,6 +79,7 @@ def build_app(reader: Reader, registry: Registry, config: ApiConfig | None = Non
         *cyanite.routes(evaluator),
         *graphite.routes(evaluator, Pictures(registry), jsonp=config.jsonp),
         Route("/prometheus", prometheus),
+        *web.routes(reader, registry),
     ]
 
     async def bad_request(request: Request, error: Exception) -> Response:
@@ -181,12 +182,16 @@ KNOWN_ROUTES = frozenset(
         "/prometheus",
         "/tags/autoComplete/tags",
         "/tags/autoComplete/values",
+        "/",
+        "/status",
     )
 )
 
 
 def _route_name(path: str) -> str:
-    """A bounded set of label values: known routes, else `other`."""
+    """A bounded set of label values: known routes, the page's files, else `other`."""
+    if path.startswith("/static/"):
+        return "/static"
     return path if path in KNOWN_ROUTES else "other"
 
 
