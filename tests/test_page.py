@@ -1,8 +1,10 @@
 """The built-in page in a real headless Chromium against a real server process: it loads,
-the tree expands, a plot holds the points sent, the status view fills in."""
+the tree expands, a plot holds the points sent, the status view fills in. `/status`, the
+status view's data, is also driven in-process with a store and an index that are away."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from collections.abc import Iterator
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trio
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -17,16 +20,18 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from cyanite_py.api.app import build_app
+from cyanite_py.api.web import status
+from cyanite_py.counters import Registry
+from cyanite_py.index.base import IndexUnavailable, Node
+from cyanite_py.query import Reader
 from tests.server_process import ServerProcess, wait_until, write_config
+from tests.test_functions import World
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 WAIT_SECONDS = 30
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and DRIVER),
-    reason="needs Debian's chromium and chromium-driver (scripts/test installs them as root)",
-)
 
 STEP = 10
 HOST1_POINTS = 30
@@ -54,6 +59,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
+    if not (CHROMIUM and DRIVER):
+        pytest.skip("needs Debian's chromium and chromium-driver (scripts/test installs them)")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in (
@@ -179,8 +186,43 @@ def test_the_status_view_shows_the_server(server: ServerProcess, browser: webdri
 
 
 def test_status_route_answers_json(server: ServerProcess) -> None:
-    status = httpx.get(url(server, "/status")).json()
-    assert status["counters"]["points_in"] == HOST1_POINTS + HOST2_POINTS + 1
-    assert status["gauges"]["series"] == 3
-    assert status["store"]["ok"] and status["index"]["ok"]
-    assert isinstance(status["problems"], list)
+    answer = httpx.get(url(server, "/status")).json()
+    assert answer["counters"]["points_in"] == HOST1_POINTS + HOST2_POINTS + 1
+    assert answer["gauges"]["series"] == 3
+    assert answer["store"]["ok"] and answer["index"]["ok"]
+    assert isinstance(answer["problems"], list)
+
+
+class _AwayIndex:
+    async def find(self, pattern: str) -> list[Node]:
+        raise IndexUnavailable("index unreachable")
+
+
+class _SilentStore:
+    async def read(self, *args: object) -> dict[str, object]:
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+async def test_status_says_which_backend_is_away(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index that fails and a store that does not answer show as failing, with why."""
+    monkeypatch.setattr(status, "PROBE_SECONDS", 0.2)
+    world = World()
+    reader = Reader(_SilentStore(), _AwayIndex(), world.engine)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=build_app(reader, Registry()))
+    async with httpx.AsyncClient(transport=transport, base_url="http://cyanite") as client:
+        logging.getLogger("cyanite_py.somewhere").warning("something to see: %d", 42)
+        answer = (await client.get("/status")).json()
+    assert answer["index"] == {
+        "ok": False,
+        "milliseconds": answer["index"]["milliseconds"],
+        "message": "index unreachable",
+    }
+    assert answer["store"]["ok"] is False
+    assert answer["store"]["message"] == "no answer within 0.2 s"
+    newest = answer["problems"][0]
+    assert (newest["level"], newest["logger"], newest["message"]) == (
+        "warning",
+        "cyanite_py.somewhere",
+        "something to see: 42",
+    )
