@@ -22,7 +22,7 @@ from cyanite_py.counters import Registry
 from cyanite_py.inputs.counting import InputCounters
 from cyanite_py.inputs.parse_pool import DRAIN_SECONDS, ParseWorkers
 from cyanite_py.inputs.tcp_limits import ConnectionGate, raise_open_files_limit
-from cyanite_py.inputs.udp import receive_datagrams
+from cyanite_py.inputs.udp import DEFAULT_RECEIVE_BUFFER, receive_datagrams
 from cyanite_py.model import EngineBatch, KeyedPoints
 from cyanite_py.settings import Duration, settings
 
@@ -35,6 +35,8 @@ class CarbonInputConfig:
     host: str = "0.0.0.0"
     port: int = 2003
     udp: bool = False
+    receive_buffer: PositiveInt = DEFAULT_RECEIVE_BUFFER
+    """Bytes of UDP receive buffer asked of the kernel (the log says what it granted)."""
     max_line_length: int = 16384
     read_size: int = 256 * 1024
     parse_workers: NonNegativeInt = 1
@@ -152,7 +154,10 @@ class CarbonInput:
         self, port: int, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
     ) -> None:
         counters = self._udp
-        async for datagram in receive_datagrams(self.config.host, port, task_status, counters):
+        datagrams = receive_datagrams(
+            self.config.host, port, task_status, counters, self.config.receive_buffer
+        )
+        async for datagram in datagrams:
             counters.datagram(len(datagram))
             now = int(time.time())
             counters.offer(
