@@ -25,7 +25,11 @@ class Harness:
     """An engine with a settable clock, collecting what it hands on."""
 
     def __init__(
-        self, rules: dict[str, list[str]] | None = None, grace: int = 10, checkpoint: int = 5
+        self,
+        rules: dict[str, list[str]] | None = None,
+        grace: int = 10,
+        checkpoint: int = 5,
+        **engine: int,
     ) -> None:
         self.now = NOW
         self.batches: list[SnapshotBatch] = []
@@ -35,6 +39,7 @@ class Harness:
         config = EngineConfig(
             rules=rules or {"default": ["10s:1d", "5m:30d"]},  # type: ignore[arg-type]
             checkpoint_interval=checkpoint,
+            **engine,
         )
         self.engine = Engine(
             config,
@@ -363,3 +368,25 @@ def test_a_checkpoint_leaves_windows_that_close_before_the_next_one() -> None:
     assert [(s.path, s.time) for s in h.snapshots()] == [("later", NOW)]
     h.flush_due()
     assert [(s.path, s.count) for s in h.snapshots()] == [("later", 1), ("soon", 1)]
+
+
+def test_paths_past_max_series_are_refused_and_counted() -> None:
+    h = Harness({"default": ["10s:1h"]}, max_series=2)
+    h.ingest(("a", 1, NOW), ("b", 2, NOW), ("c", 3, NOW), ("c", 4, NOW + 1))
+    h.ingest(("a", 5, NOW + 2))
+    h.flush_all()
+    assert sorted(s.path for s in h.snapshots()) == ["a", "b"]
+    assert h.registry.value("engine_points_refused", reason="max_series") == 2
+    assert h.indexed == ["a", "b"]
+
+
+def test_new_series_past_the_minutes_share_wait_for_the_next_minute() -> None:
+    h = Harness({"default": ["10s:1h"]}, max_new_series_per_minute=2)
+    table = PathTable()
+    table.names.extend(["x", "y", "z"])
+    h.take(h.engine.ingest(keyed(table, (0, 1, NOW), (1, 1, NOW), (2, 1, NOW))))
+    assert h.registry.value("engine_points_refused", reason="max_new_series_per_minute") == 1
+    h.now = NOW + 61
+    h.take(h.engine.ingest(keyed(table, (2, 7, NOW + 61))))
+    h.flush_all()
+    assert {s.path: s.sum for s in h.snapshots()} == {"x": 1.0, "y": 1.0, "z": 7.0}

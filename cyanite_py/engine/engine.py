@@ -25,6 +25,7 @@ import numpy as np
 import trio
 
 from cyanite_py.counters import Registry
+from cyanite_py.engine.admission import SeriesAdmission
 from cyanite_py.engine.columns import Slots
 from cyanite_py.engine.paths import PathRegistry
 from cyanite_py.engine.rules import DriftConfig, EngineConfig, compile_rules
@@ -65,6 +66,7 @@ class Engine:
             self._slots,
             on_new_paths,
             registry.counter("engine_series_created", "paths first seen"),
+            SeriesAdmission(config.max_series, config.max_new_series_per_minute, registry, clock),
         )
         self._windows = OpenWindows(
             self._slots,
@@ -165,6 +167,10 @@ class Engine:
         ids = np.concatenate([self._paths.ids_of(batch) for batch in batches])
         times = np.concatenate([np.asarray(batch.times, dtype=np.int64) for batch in batches])
         values = np.concatenate([np.asarray(batch.values, dtype=np.float64) for batch in batches])
+        admitted = ids >= 0
+        if not admitted.all():
+            self._paths.refused(int(np.count_nonzero(~admitted)))
+            ids, times, values = ids[admitted], times[admitted], values[admitted]
         keep = times <= now + self.drift.max_future
         if not keep.all():
             self._future.inc(int(np.count_nonzero(~keep)))

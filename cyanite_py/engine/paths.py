@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from cyanite_py.counters import Counter
+from cyanite_py.engine.admission import SeriesAdmission
 from cyanite_py.engine.columns import GrowingColumn, Slots
 from cyanite_py.engine.rules import Rule, match_rule
 from cyanite_py.model import EngineBatch, IntArray, PathTable, PointBatch, Resolution
@@ -27,8 +28,10 @@ class PathRegistry:
         slots: Slots,
         on_new_paths: Callable[[Sequence[str]], None],
         created: Counter,
+        admission: SeriesAdmission,
     ) -> None:
         self.table = PathTable()
+        self._admission = admission
         self._rules = rules
         self._slots = slots
         self._on_new_paths = on_new_paths
@@ -56,7 +59,8 @@ class PathRegistry:
         return paths
 
     def ids_of(self, batch: EngineBatch) -> IntArray:
-        """The id of each point's path; a table's new names are numbered once."""
+        """The id of each point's path, or -1 where the path was refused a series; a table's
+        new names are numbered once (refused ones are asked about again)."""
         if isinstance(batch, PointBatch):
             return self._ids_of_names(batch.paths)
         table = batch.table
@@ -65,7 +69,17 @@ class PathRegistry:
             known = self._table_ids[table] = GrowingColumn()
         if len(known) < len(table.names):
             known.extend(self._ids_of_names(table.names[len(known) :]))
-        return known.values[batch.keys]
+        ids = known.values[batch.keys]
+        if (ids < 0).any():
+            refused = np.unique(batch.keys[ids < 0])
+            retried = self._ids_of_names([table.names[key] for key in refused.tolist()])
+            known.values[refused] = retried
+            ids = known.values[batch.keys]
+        return ids
+
+    def refused(self, points: int) -> None:
+        """Count points dropped because their paths were refused a series."""
+        self._admission.refused(points, len(self))
 
     def slots_of(self, ids: IntArray) -> tuple[IntArray, IntArray]:
         """Each path's first slot and how many slots (resolutions) it has."""
@@ -93,8 +107,10 @@ class PathRegistry:
         ids = list(map(self._ids.get, paths))
         if None in ids:
             unknown = (path for path, found in zip(paths, ids, strict=True) if found is None)
-            self._register(list(dict.fromkeys(unknown)))
-            ids = list(map(self._ids.__getitem__, paths))
+            new = list(dict.fromkeys(unknown))
+            admitted = self._admission.admit(len(new), len(self))
+            self._register(new[:admitted])
+            ids = [self._ids.get(path, -1) for path in paths]
         return np.asarray(ids, dtype=np.int64)
 
     def _register(self, paths: list[str]) -> None:

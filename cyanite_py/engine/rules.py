@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, NonNegativeInt
 
 from cyanite_py.model import Resolution
 from cyanite_py.settings import Duration, ResolutionSetting, settings
@@ -36,12 +36,16 @@ class EngineConfig:
     """`rules` maps a regex (searched in the path, tried in order) to resolutions; `default`
     matches every path. `flush_interval` is how often the wall clock closes windows;
     `checkpoint_interval` how often the points of windows still open are written as
-    partial windows (0: only when windows close), which bounds what a crash loses."""
+    partial windows (0: only when windows close), which bounds what a crash loses.
+    `max_series` bounds the paths the engine holds and `max_new_series_per_minute` how fast
+    new ones come (0: no bound); points of paths refused are dropped and counted."""
 
     rules: dict[RulePattern, RuleResolutions] = field(default_factory=lambda: dict(DEFAULT_RULES))
     flush_interval: Duration = 1
     checkpoint_interval: Duration = 5
     max_batch_points: int = 200_000
+    max_series: NonNegativeInt = 10_000_000
+    max_new_series_per_minute: NonNegativeInt = 0
 
 
 @settings
