@@ -22,7 +22,7 @@ from cyanite_py.api.app import ApiServer, build_app
 from cyanite_py.config import Config, IndexConfig, InputConfig, StoreConfig
 from cyanite_py.counters import Registry
 from cyanite_py.engine import Engine
-from cyanite_py.index.base import Index, PathLoader
+from cyanite_py.index.base import Index, PathLoader, PathsSince
 from cyanite_py.index.elasticsearch_config import ElasticsearchIndexConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
 from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
@@ -81,9 +81,14 @@ def build_store(config: StoreConfig, registry: Registry) -> Store:
     raise AssertionError(f"no store for {config!r}")
 
 
-def build_index(config: IndexConfig, registry: Registry, load_paths: PathLoader) -> Index:
+def build_index(
+    config: IndexConfig,
+    registry: Registry,
+    load_paths: PathLoader,
+    paths_since: PathsSince | None = None,
+) -> Index:
     if isinstance(config, MemoryIndexConfig):
-        return MemoryIndex(config, registry, load_paths)
+        return MemoryIndex(config, registry, load_paths, paths_since)
     if isinstance(config, ElasticsearchIndexConfig):
         from cyanite_py.index.elasticsearch import ElasticsearchIndex  # the client only if used
 
@@ -113,7 +118,9 @@ class Server:
         self.config = config
         self.registry = registry or Registry()
         self.store = build_store(config.store, self.registry)
-        self.index = build_index(config.index, self.registry, self.store.load_paths)
+        self.index = build_index(
+            config.index, self.registry, self.store.load_paths, self.store.load_paths_since
+        )
         self.writer = StoreWriter(config.writer, self.store, self.registry)
         send, receive = trio.open_memory_channel[EngineBatch](ENGINE_QUEUE_BATCHES)
         self.engine = Engine(

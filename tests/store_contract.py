@@ -282,3 +282,15 @@ class StoreContract:
         assert rows(await read_one(store, "pm.a")) == [(BASE, 2.0, 2.0, 1.0, 1.0)]
         assert rows(await read_one(store, "pm.a", COARSE)) == [(BASE, 12.0, 12.0, 1.0, 1.0)]
         assert rows(await read_one(store, "pm.b")) == [(BASE, 2.0, 14.0, 7.0, 7.0)]
+
+    async def test_paths_since_a_cursor_include_every_later_path(self, store: Store) -> None:
+        await store.write(batch(snap("since.one", BASE), new_paths=("since.one",)))
+        first, cursor = await store.load_paths_since(0)
+        assert set(first) == {"since.one"}
+        await store.write(batch(new_paths=("since.two", "since.three")))
+        later, cursor = await store.load_paths_since(cursor)
+        assert (
+            {"since.two", "since.three"} <= set(later) <= {"since.one", "since.two", "since.three"}
+        )
+        again, _ = await store.load_paths_since(cursor)
+        assert set(again) <= {"since.one", "since.two", "since.three"}

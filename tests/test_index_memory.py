@@ -10,7 +10,9 @@ import trio.testing
 
 from cyanite_py.counters import Registry
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
+from cyanite_py.model import SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
+from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 from tests.index_contract import IndexContract
 
 
@@ -49,4 +51,46 @@ async def test_a_store_away_at_start_delays_the_rebuild_not_the_start(
         await trio.sleep(60)
         assert [node.path for node in await index.find("*.*")] == ["kept.a", "kept.b", "new.one"]
         assert registry.value("index_rebuild_failures") >= failures
+        nursery.cancel_scope.cancel()
+
+
+async def test_paths_another_server_wrote_are_learned_every_refresh_interval(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    shared = MemoryStore(MemoryStoreConfig(), Registry())
+    await shared.write(SnapshotBatch.of([], ("mine.a",)))
+    registry = Registry()
+    index = MemoryIndex(
+        MemoryIndexConfig(refresh_interval=10), registry, shared.load_paths, shared.load_paths_since
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(index.run)
+        assert [node.path for node in await index.find("*.*")] == ["mine.a"]
+        await shared.write(SnapshotBatch.of([], ("theirs.b", "theirs.c")))
+        await trio.sleep(9)  # find_now: a glob walked in a thread would let the clock jump
+        assert [node.path for node in index.find_now("theirs.*")] == []
+        await trio.sleep(2)
+        assert sorted(node.path for node in index.find_now("theirs.*")) == ["theirs.b", "theirs.c"]
+        assert registry.value("index_paths_learned") == 2
+        assert registry.value("index_refreshes") == 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_refresh_while_the_store_is_away_is_counted_and_tried_again() -> None:
+    away = True
+
+    async def paths_since(cursor: int) -> tuple[list[str], int]:
+        if away and cursor:
+            raise StoreUnavailable("connection refused")
+        return (["late.a"] if cursor else []), cursor + 1
+
+    registry = Registry()
+    index = MemoryIndex(MemoryIndexConfig(), registry, None, paths_since)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(index.run)
+        await index.refresh()
+        assert registry.value("index_refresh_failures") == 1
+        away = False
+        await index.refresh()
+        assert [node.path for node in await index.find("late.*")] == ["late.a"]
         nursery.cancel_scope.cancel()

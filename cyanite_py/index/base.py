@@ -9,6 +9,8 @@ from typing import Protocol
 import trio
 
 PathLoader = Callable[[], Awaitable[list[str]]]
+PathsSince = Callable[[int], Awaitable[tuple[list[str], int]]]
+"""`Store.load_paths_since`: the paths written since a cursor, and the next cursor."""
 
 
 class IndexUnavailable(Exception):

@@ -1,7 +1,9 @@
 """The in-process path index: a prefix tree walked one glob node at a time.
 
 A literal node is one dictionary lookup, so a glob costs in proportion to the nodes it
-can match, not to the number of paths. Rebuilt from the store at start-up. A glob with
+can match, not to the number of paths. Rebuilt from the store at start-up, then brought up
+to date from it every `refresh_interval`, so paths that other servers sharing the store
+wrote are found here too, at most that long (plus the writer's delay) after. A glob with
 wildcards is walked in a worker thread, so a broad one never stalls the event loop, and
 a walk that matches more than `max_matches` nodes at any level stops with `TooManyMatches`.
 """
@@ -16,10 +18,10 @@ import trio
 from pydantic import Field
 
 from cyanite_py.counters import Registry
-from cyanite_py.index.base import Node, PathLoader
+from cyanite_py.index.base import Node, PathLoader, PathsSince
 from cyanite_py.index.glob import GlobError, compile_pattern, has_wildcard
 from cyanite_py.ratelog import RateLimitedLog
-from cyanite_py.settings import settings
+from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,9 @@ class MemoryIndexConfig:
     type: Literal["memory"] = "memory"
     max_matches: int = Field(default=200_000, ge=1)
     """Nodes one glob may match at any of its levels; a broader glob is refused."""
+    refresh_interval: Duration = Field(default=10, ge=0)
+    """Seconds between reads of the paths written to the store since the last one (by
+    any server); 0 reads them only at start-up."""
 
 
 class TooManyMatches(GlobError):
@@ -54,14 +59,26 @@ class MemoryIndex:
         config: MemoryIndexConfig,
         registry: Registry,
         load_paths: PathLoader | None = None,
+        paths_since: PathsSince | None = None,
     ) -> None:
         self.config = config
         self._root = _TreeNode()
         self._load_paths = load_paths
+        self._paths_since = paths_since
+        self._cursor = 0
         self._leaves = 0
         self._added = registry.counter("index_paths_added", "paths added to the index")
         self._rebuild_failures = registry.counter(
             "index_rebuild_failures", "attempts to load paths from a store that was away"
+        )
+        self._refreshes = registry.counter(
+            "index_refreshes", "reads of the paths written to the store since the last one"
+        )
+        self._refresh_failures = registry.counter(
+            "index_refresh_failures", "reads of new paths that failed: the store was away"
+        )
+        self._learned = registry.counter(
+            "index_paths_learned", "paths first learned from the store (written by another server)"
         )
         self._log = RateLimitedLog(log, interval=60)
         self._refused = registry.counter(
@@ -71,20 +88,45 @@ class MemoryIndex:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Rebuild from the store before reporting ready; if the store is away, report
-        ready anyway (points keep flowing in) and keep retrying the rebuild."""
-        if self._load_paths is None or await self._rebuild(self._load_paths):
-            task_status.started()
-            await trio.sleep_forever()
+        ready anyway (points keep flowing in) and keep retrying the rebuild. Then refresh
+        every `refresh_interval`."""
+        rebuilt = await self._rebuild()
         task_status.started()
         delay = 1.0
-        while not await self._rebuild(self._load_paths):
+        while not rebuilt:
             await trio.sleep(delay)
             delay = min(delay * 2, 60.0)
-        await trio.sleep_forever()
+            rebuilt = await self._rebuild()
+        interval = self.config.refresh_interval
+        if self._paths_since is None or interval <= 0:
+            await trio.sleep_forever()
+        while True:
+            await trio.sleep(interval)
+            await self.refresh()
 
-    async def _rebuild(self, load_paths: PathLoader) -> bool:
+    async def refresh(self) -> None:
+        """Add the paths written to the store since the last rebuild or refresh."""
+        assert self._paths_since is not None
         try:
-            paths = await load_paths()
+            paths, cursor = await self._paths_since(self._cursor)
+        except StoreUnavailable as error:
+            self._refresh_failures.inc()
+            self._log.warning("refresh", "index not refreshed from the store: %s", error)
+            return
+        before = self._leaves
+        self.add(paths)
+        self._cursor = cursor
+        self._refreshes.inc()
+        self._learned.inc(self._leaves - before)
+
+    async def _rebuild(self) -> bool:
+        try:
+            if self._paths_since is not None:
+                paths, self._cursor = await self._paths_since(0)
+            elif self._load_paths is not None:
+                paths = await self._load_paths()
+            else:
+                return True
         except StoreUnavailable as error:
             self._rebuild_failures.inc()
             self._log.warning("rebuild", "index not yet rebuilt from the store: %s", error)

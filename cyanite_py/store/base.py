@@ -51,3 +51,9 @@ class Store(Protocol):
     async def load_paths(self) -> list[str]:
         """Every path ever written, to rebuild an index at start-up."""
         ...
+
+    async def load_paths_since(self, cursor: int) -> tuple[list[str], int]:
+        """The paths written since `cursor` (0: every path) and the cursor to ask with next,
+        so an index learns the paths that other servers write to a shared store. A path may
+        come back more than once; the cursor means something to its own store only."""
+        ...

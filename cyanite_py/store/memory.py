@@ -43,6 +43,9 @@ class MemoryStore:
         self._clock = clock
         self._windows: dict[tuple[str, int], dict[int, Stored]] = {}
         self._paths: set[str] = set()
+        self._path_log: list[str] = []
+        """Paths in the order they were first written: `load_paths_since`'s cursor is a
+        position in it."""
         self._written = registry.counter(
             "store_snapshots_written", "Snapshots persisted by the store", store="memory"
         )
@@ -72,8 +75,11 @@ class MemoryStore:
                 stored[2] += total
                 stored[3] = min(stored[3], low)
                 stored[4] = max(stored[4], high)
-        self._paths.update(batch.path_names())
-        self._paths.update(batch.new_paths)
+        fresh = set(batch.path_names())
+        fresh.update(batch.new_paths)
+        fresh -= self._paths
+        self._paths |= fresh
+        self._path_log.extend(fresh)
         self._written.inc(len(batch))
 
     async def read(
@@ -93,6 +99,10 @@ class MemoryStore:
     async def load_paths(self) -> list[str]:
         await trio.lowlevel.checkpoint()
         return sorted(self._paths)
+
+    async def load_paths_since(self, cursor: int) -> tuple[list[str], int]:
+        await trio.lowlevel.checkpoint()
+        return self._path_log[cursor:], len(self._path_log)
 
     def expire(self) -> int:
         """Remove windows that started more than their period ago; return how many."""

@@ -36,6 +36,8 @@ class Connection:
         self.insert_path: PreparedStatement | None = None
         self.select_blocks: dict[str, PreparedStatement] = {}
         self.select_paths: PreparedStatement | None = None
+        self.insert_path_log: PreparedStatement | None = None
+        self.select_path_log: PreparedStatement | None = None
         self.select_block: PreparedStatement | None = None
         self.delete_parts: PreparedStatement | None = None
 
@@ -55,13 +57,23 @@ class Connection:
             for aggregate, columns in NEEDS.items()
         }
         self.select_paths = session.prepare(f"SELECT path FROM {ks}.path")
-        for read in (*self.select_blocks.values(), self.select_paths):
+        self.insert_path_log = session.prepare(
+            f"INSERT INTO {ks}.path_log (minute, written, path) VALUES (?, ?, ?)"
+        )
+        self.select_path_log = session.prepare(
+            f"SELECT path FROM {ks}.path_log WHERE minute = ? AND written >= ?"
+        )
+        for read in (*self.select_blocks.values(), self.select_paths, self.select_path_log):
             read.is_idempotent = True  # may be sent again to another replica
         key = "path = ? AND precision = ? AND part = ? AND start = ?"
         self.select_block = session.prepare(
             f"SELECT stamp, offsets, {', '.join(VALUE_COLUMNS)} FROM {ks}.block WHERE {key}"
         )
         self.delete_parts = session.prepare(f"DELETE FROM {ks}.block WHERE {key} AND stamp IN ?")
+
+    def hosts_up(self) -> int:
+        """Hosts the driver holds as up now."""
+        return sum(1 for host in self.cluster.metadata.all_hosts() if host.is_up)
 
     def replica(self, routing_key: bytes) -> object:
         """The first replica of a partition, to group a batch by."""

@@ -32,12 +32,13 @@ from typing import Any
 import trio
 from cassandra import OperationTimedOut, ReadTimeout, WriteTimeout
 from cassandra.cluster import EXEC_PROFILE_DEFAULT
-from cassandra.query import BatchStatement, BatchType, PreparedStatement
+from cassandra.query import BatchStatement, BatchType
 
 from cyanite_py.counters import Registry
 from cyanite_py.model import Resolution, Series, SnapshotBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.store.base import StoreUnavailable
+from cyanite_py.store.cassandra import paths as paths_log
 from cyanite_py.store.cassandra.calls import Calls, Handler, HostEvents, Request, ignore
 from cyanite_py.store.cassandra.config import CassandraStoreConfig, schema_cql
 from cyanite_py.store.cassandra.connection import READ_PROFILE, Connection, connect
@@ -108,7 +109,7 @@ class CassandraStore:
         registry.gauge(
             "store_cassandra_hosts_up",
             "Cassandra hosts the driver holds as up (0 before it connects)",
-            self._hosts_up,
+            lambda: 0.0 if self._conn is None else float(self._conn.hosts_up()),
         )
         registry.gauge(
             "store_cassandra_fold_queue",
@@ -120,12 +121,6 @@ class CassandraStore:
     def connected(self) -> bool:
         """Whether requests can be sent (hosts may still be down)."""
         return self._conn is not None
-
-    def _hosts_up(self) -> float:
-        conn = self._conn
-        if conn is None:
-            return 0.0
-        return float(sum(1 for host in conn.cluster.metadata.all_hosts() if host.is_up))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Connect (or keep trying in the background), report started, serve until cancelled."""
@@ -191,6 +186,24 @@ class CassandraStore:
         )
         return sorted(paths)
 
+    async def load_paths_since(self, cursor: int) -> tuple[list[str], int]:
+        """Every path when `cursor` is 0 or older than the log, else the log's paths since
+        `cursor` (milliseconds of the servers' clocks, less an overlap)."""
+        now_ms = int(time.time() * 1000)
+        if paths_log.needs_full_load(cursor, now_ms):
+            return await self.load_paths(), paths_log.next_cursor(now_ms)
+        conn = self._require()
+        select = conn.select_path_log
+        assert select is not None
+        found: list[str] = []
+
+        def keep(rows: list[Any]) -> None:
+            found.extend(paths_log.paths_of(rows))
+
+        reads = ((select, bounds, keep) for bounds in paths_log.log_reads(cursor, now_ms))
+        await self._send(conn, reads, "read")
+        return found, paths_log.next_cursor(now_ms)
+
     async def fold_due(self, now: float) -> int:
         """Fold the blocks that hold enough rows of this store's; return how many were
         folded. A failure is counted and logged, never raised, and its blocks are tried
@@ -250,9 +263,9 @@ class CassandraStore:
         self, conn: Connection, rows: list[RowValues], new_paths: Sequence[str]
     ) -> Iterator[Request]:
         """Unlogged batches of block rows (per first replica when there are several
-        hosts), then of new paths."""
+        hosts), then of new paths, each in `path` and in `path_log`."""
         insert, insert_path = conn.insert_block, conn.insert_path
-        assert insert is not None and insert_path is not None
+        assert insert is not None and insert_path is not None and conn.insert_path_log
         groups: Iterable[list[RowValues]] = [rows]
         if len(conn.cluster.metadata.all_hosts()) > 1:
             by_replica: defaultdict[object, list[RowValues]] = defaultdict(list)
@@ -262,9 +275,14 @@ class CassandraStore:
         for group in groups:
             for run in requests(group, MAX_BATCH_ROWS):
                 yield block_batch(insert, conn.keyspace, run), None, ignore
+        log_rows = paths_log.log_rows(new_paths, int(time.time() * 1000))
         for first in range(0, len(new_paths), MAX_BATCH_ROWS):
             paths = new_paths[first : first + MAX_BATCH_ROWS]
-            yield _unlogged(insert_path, [(path,) for path in paths])
+            batch = BatchStatement(BatchType.UNLOGGED)
+            for path, log_row in zip(paths, log_rows[first : first + MAX_BATCH_ROWS], strict=True):
+                batch.add(insert_path, (path,))
+                batch.add(conn.insert_path_log, log_row)
+            yield batch, None, ignore
 
     def _require(self) -> Connection:
         if self._conn is None:
@@ -376,13 +394,3 @@ class CassandraStore:
         self._registry.counter(name, f"Failed Cassandra {op} requests", error=kind).inc()
         self._log.warning(f"{op}:{kind}", "cassandra %s failed: %s: %s", op, kind, error)
         return StoreUnavailable(f"cassandra {op} failed: {kind}: {error}")
-
-
-def _unlogged(statement: PreparedStatement, values: Sequence[Sequence[Any]]) -> Request:
-    """One request for these rows: an unlogged batch, or the statement alone for one row."""
-    if len(values) == 1:
-        return statement, values[0], ignore
-    batch = BatchStatement(BatchType.UNLOGGED)
-    for row in values:
-        batch.add(statement, row)
-    return batch, None, ignore

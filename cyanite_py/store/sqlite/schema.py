@@ -108,6 +108,13 @@ def load_paths(connection: sqlite3.Connection) -> list[str]:
     return [name for (name,) in connection.execute("SELECT name FROM path ORDER BY name")]
 
 
+def load_paths_since(connection: sqlite3.Connection, cursor: int) -> tuple[list[str], int]:
+    """Paths with an id above `cursor` (ids only grow), and the highest id seen."""
+    rows = connection.execute("SELECT id, name FROM path WHERE id > ? ORDER BY id", (cursor,))
+    found = rows.fetchall()
+    return [name for _, name in found], found[-1][0] if found else cursor
+
+
 def marks(values: Sequence[object]) -> str:
     """Placeholders for `values` in an `IN (…)` list."""
     return ",".join("?" * len(values))

@@ -32,7 +32,7 @@ from cyanite_py.store.sqlite import writes
 from cyanite_py.store.sqlite.config import MAX_RECENT_WRITES, SqliteStoreConfig
 from cyanite_py.store.sqlite.groups import GROUP_PATHS
 from cyanite_py.store.sqlite.reads import Read
-from cyanite_py.store.sqlite.schema import load_paths, open_database
+from cyanite_py.store.sqlite.schema import load_paths, load_paths_since, open_database
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -141,6 +141,9 @@ class SqliteStore:
 
     async def load_paths(self) -> list[str]:
         return await self._on_reader("load_paths", load_paths)
+
+    async def load_paths_since(self, cursor: int) -> tuple[list[str], int]:
+        return await self._on_reader("load_paths", load_paths_since, cursor)
 
     async def expire(self) -> int:
         """Remove blocks whose windows all started more than their period ago; return how many."""
