@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError
 
-from cyanite_py.api.app import ApiConfig
+from cyanite_py.api.config import ApiConfig
 from cyanite_py.engine.rules import DriftConfig, EngineConfig
 from cyanite_py.index.elasticsearch_config import ElasticsearchIndexConfig
 from cyanite_py.index.memory import MemoryIndexConfig

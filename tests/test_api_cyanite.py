@@ -8,7 +8,8 @@ import httpx
 import pytest
 import trio
 
-from cyanite_py.api.app import ApiConfig, build_app
+from cyanite_py.api.app import build_app
+from cyanite_py.api.config import ApiConfig
 from cyanite_py.counters import Registry
 from cyanite_py.engine import DriftConfig, Engine, EngineConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig

@@ -11,7 +11,8 @@ import pytest
 import trio
 
 from cyanite_py.api import graphite
-from cyanite_py.api.app import ApiConfig, build_app
+from cyanite_py.api.app import build_app
+from cyanite_py.api.config import ApiConfig
 from cyanite_py.counters import Registry
 from tests.test_functions import NOW, T0, World
 

@@ -15,7 +15,8 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cyanite_py.api.app import ApiConfig, build_app
+from cyanite_py.api.app import build_app
+from cyanite_py.api.config import ApiConfig
 from cyanite_py.api.functions import FUNCTIONS
 from cyanite_py.counters import Registry
 from tests.test_functions import World

@@ -10,7 +10,6 @@ from typing import Any
 import hypercorn.config
 import hypercorn.trio
 import trio
-from pydantic import PositiveInt
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -19,7 +18,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cyanite_py.api import cyanite, graphite, web
+from cyanite_py.api.auth import RequireCredentials
 from cyanite_py.api.bounded import ReadLimits
+from cyanite_py.api.config import ApiConfig
 from cyanite_py.api.errors import BadRequest, message
 from cyanite_py.api.limits import TimedOut
 from cyanite_py.api.offload import Evaluator
@@ -29,37 +30,9 @@ from cyanite_py.index.base import IndexUnavailable
 from cyanite_py.index.glob import GlobError
 from cyanite_py.query import Reader
 from cyanite_py.reporter import prometheus_text
-from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
-
-
-@settings
-class ApiConfig:
-    """Where the API listens, and the bounds every request is held to."""
-
-    host: str = "0.0.0.0"
-    port: int = 8080
-    max_body_size: int = 1024 * 1024
-    max_points: PositiveInt = 10_000_000
-    """Cells (one value of one series at one step) a request may lay out in all."""
-    max_glob_alternatives: PositiveInt = 10_000
-    """Names the `{a,b}` braces of one glob may spell out."""
-    max_future: Duration = 600
-    """How far past now a read reaches; later windows cannot hold points (drift.max_future)."""
-    timeout: Duration = 30
-    """Seconds a request may evaluate before it is abandoned with a 503."""
-    max_concurrent: PositiveInt = 2
-    """Requests evaluated at once in worker threads; more wait their turn (within timeout)."""
-    jsonp: bool = False
-    """Whether /render wraps json in `jsonp=callback(...)`, which any web page can read."""
-
-    def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError("timeout must be positive")
-        if self.max_future < 0:
-            raise ValueError("max_future must not be negative")
 
 
 class PayloadTooLarge(BadRequest):
@@ -108,6 +81,14 @@ def build_app(reader: Reader, registry: Registry, config: ApiConfig | None = Non
             HTTPException: http_error,
         },
     )
+    if config.username is not None or config.token is not None:
+        app.add_middleware(
+            RequireCredentials,
+            registry=registry,
+            username=config.username,
+            password=config.password,
+            token=config.token,
+        )
     app.add_middleware(_Guard, registry=registry, max_body_size=config.max_body_size)
     return app
 
@@ -206,6 +187,8 @@ class ApiServer:
         settings = hypercorn.config.Config()
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         settings.bind = [f"{host}:{self.config.port}"]
+        settings.certfile = self.config.certfile
+        settings.keyfile = self.config.keyfile
         settings.accesslog = None
         settings.graceful_timeout = 1.0
         settings.loglevel = "WARNING"
