@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cyanite_py.api import picture
 from cyanite_py.api.app import build_app
 from cyanite_py.counters import Registry
 from tests.test_functions import T0, World
@@ -178,6 +179,15 @@ async def test_pictures_are_counted(client: httpx.AsyncClient, registry: Registr
     await client.get("/render", params={"format": "svg", "target": "flat.low", **SPAN})
     assert registry.value("api_pictures_drawn", format="png") == 1
     assert registry.value("api_pictures_drawn", format="svg") == 1
+
+
+async def test_too_many_series_are_a_400(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(picture, "MAX_SERIES", 2)
+    response = await client.get("/render", params={"format": "png", "target": "*.*", **SPAN})
+    assert response.status_code == 400
+    assert "3 series are too many to draw (at most 2)" in response.json()["message"]
 
 
 @pytest.mark.parametrize(

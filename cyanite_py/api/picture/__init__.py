@@ -12,6 +12,7 @@ from datetime import tzinfo
 
 from starlette.datastructures import MultiDict
 
+from cyanite_py.api.errors import BadRequest
 from cyanite_py.api.functions.series import RenderSeries
 from cyanite_py.api.limits import Deadline
 from cyanite_py.api.picture.options import PictureOptions, parse_options
@@ -19,6 +20,9 @@ from cyanite_py.counters import Registry
 
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 """The picture formats `/render` serves, with their content types."""
+
+MAX_SERIES = 1000
+"""Series one picture draws at most: more cannot be told apart, and would only cost time."""
 
 
 class Pictures:
@@ -43,6 +47,11 @@ class Pictures:
         """The picture as `fmt` (png or svg) bytes; called in the request's worker thread."""
         from cyanite_py.api.picture.draw import draw
 
+        if len(data) > MAX_SERIES:
+            raise BadRequest(
+                f"{len(data)} series are too many to draw (at most {MAX_SERIES}); "
+                "narrow the targets or combine them, e.g. with sumSeries or highestMax"
+            )
         started = time.perf_counter()
         body = draw(data, options, fmt, span, tz, deadline)
         labels = {"format": fmt}
