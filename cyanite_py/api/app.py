@@ -89,7 +89,10 @@ def build_app(reader: Reader, registry: Registry, config: ApiConfig | None = Non
             password=config.password,
             token=config.token,
         )
-    app.add_middleware(_Guard, registry=registry, max_body_size=config.max_body_size)
+    known = frozenset(route.path for route in routes if isinstance(route, Route))
+    app.add_middleware(
+        _Guard, registry=registry, max_body_size=config.max_body_size, known_routes=known
+    )
     return app
 
 
@@ -100,10 +103,13 @@ class _Guard:
     """Counts requests and their latency per route, bounds request bodies, and tells
     browsers not to guess content types (so no answer is run as a script)."""
 
-    def __init__(self, app: ASGIApp, registry: Registry, max_body_size: int) -> None:
+    def __init__(
+        self, app: ASGIApp, registry: Registry, max_body_size: int, known_routes: frozenset[str]
+    ) -> None:
         self.app = app
         self.registry = registry
         self.max_body_size = max_body_size
+        self.known_routes = known_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,7 +117,7 @@ class _Guard:
             return
         started = time.perf_counter()
         status = 500
-        route = _route_name(scope["path"])
+        route = self._route_name(scope["path"])
         declared = dict(scope.get("headers", ())).get(b"content-length", b"0")
         if declared.isdigit() and int(declared) > self.max_body_size:
             response = message(413, f"request body over {self.max_body_size} bytes")
@@ -140,6 +146,12 @@ class _Guard:
         finally:
             self._count(route, status, started)
 
+    def _route_name(self, path: str) -> str:
+        """A bounded set of label values: the app's routes, the page's files, else `other`."""
+        if path.startswith("/static/"):
+            return "/static"
+        return path if path in self.known_routes else "other"
+
     def _count(self, route: str, status: int, started: float) -> None:
         self.registry.counter(
             "api_requests", "HTTP requests answered", route=route, status=str(status)
@@ -148,32 +160,6 @@ class _Guard:
         self.registry.counter(
             "api_request_microseconds", "time spent answering, summed", route=route
         ).inc(elapsed)
-
-
-KNOWN_ROUTES = frozenset(
-    (
-        "/ping",
-        "/paths",
-        "/metrics",
-        "/render",
-        "/metrics/find",
-        "/metrics/expand",
-        "/version",
-        "/functions",
-        "/prometheus",
-        "/tags/autoComplete/tags",
-        "/tags/autoComplete/values",
-        "/",
-        "/status",
-    )
-)
-
-
-def _route_name(path: str) -> str:
-    """A bounded set of label values: known routes, the page's files, else `other`."""
-    if path.startswith("/static/"):
-        return "/static"
-    return path if path in KNOWN_ROUTES else "other"
 
 
 class ApiServer:
