@@ -131,6 +131,10 @@ async def _value(function: Function, param: Param, node: Node, ctx: Context, fir
         if function.lazy and first:
             return Lazy(node, ctx)
         return await evaluate(node, ctx)
+    if node is None and param.multiple:
+        raise InputError(
+            f'parameter "{param.name}" of function "{function.name}" takes a {param.type}, not None'
+        )
     if node is None and not param.required:
         return param.fill()
     if is_target:

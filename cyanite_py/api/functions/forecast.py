@@ -8,6 +8,7 @@ it runs as one pass over plain floats (a day at 10 s is 8,640 steps of a few ope
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,9 +33,12 @@ class Analysis:
     deviations: FloatArray
 
 
-def holt_winters(values: list[float], season: int) -> Analysis:
+def holt_winters(
+    values: list[float], season: int, check: Callable[[], None] = lambda: None
+) -> Analysis:
     """graphite-web's Holt-Winters (alpha = gamma = 0.1, beta = 0.0035): a None resets
-    the level to the next value and predicts nothing for the point after it."""
+    the level to the next value and predicts nothing for the point after it. `check`
+    runs every 65,536 points, so a request past its deadline stops."""
     intercepts: list[float | None] = []
     slopes: list[float] = []
     seasonals: list[float] = []
@@ -42,6 +46,8 @@ def holt_winters(values: list[float], season: int) -> Analysis:
     deviations: list[float] = []
     next_prediction: float | None = None
     for index, actual in enumerate(values):
+        if not index & 0xFFFF:
+            check()
         if actual != actual:  # NaN: no data
             intercepts.append(None)
             slopes.append(0.0)
@@ -85,10 +91,9 @@ async def _analysed(
     season_seconds = abs(parse_offset(seasonality))
     results = []
     for series in await source.over(ctx.start - preview, ctx.end):
-        if ctx.deadline is not None:
-            ctx.deadline.check()
         season = max(season_seconds // series.step, 1)
-        analysis = holt_winters(series.values.tolist(), season)
+        check = ctx.deadline.check if ctx.deadline is not None else (lambda: None)
+        analysis = holt_winters(series.values.tolist(), season, check)
         results.append((series, analysis, preview // series.step))
     return results
 
@@ -212,6 +217,8 @@ async def linear_regression(
         last = ctx.end if end_at is None else parse_time(str(end_at), ctx.now, ctx.tz)
     except ValueError as error:
         raise InputError(f"linearRegression: {error}") from None
+    if first >= last:
+        raise InputError("linearRegression: startSourceAt must come before endSourceAt")
     sources = await source.over(first, last)
     results = []
     for fitted, series in zip(sources, await source.over(ctx.start, ctx.end), strict=False):

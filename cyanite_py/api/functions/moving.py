@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from cyanite_py.api.attime import parse_offset
 from cyanite_py.api.functions.evaluate import Context, Lazy
 from cyanite_py.api.functions.registry import Function, Param
-from cyanite_py.api.functions.series import RenderSeries, aggregator, nan_array
+from cyanite_py.api.functions.series import InputError, RenderSeries, aggregator, nan_array
 from cyanite_py.api.limits import LimitExceeded
 from cyanite_py.model import FloatArray
 
@@ -51,7 +51,12 @@ def window_values(
 
 
 async def moving_window(
-    ctx: Context, source: Lazy, window: int | str, func: str, x_files_factor: float | None
+    ctx: Context,
+    source: Lazy,
+    window: int | str,
+    func: str,
+    x_files_factor: float | None,
+    function: str = "movingWindow",
 ) -> SeriesList:
     """`func` over the window ending at each point, named `moving<Func>(name,window)`."""
     func = func.removesuffix("Series")
@@ -60,7 +65,7 @@ async def moving_window(
         preview = abs(parse_offset(window))
         label = f'"{window}"'
     else:
-        _check_window(ctx, window)
+        _check_window(ctx, window, function)
         current = await source.over(ctx.start, ctx.end)
         if not current:
             return []
@@ -70,7 +75,7 @@ async def moving_window(
     results = []
     for series in await source.over(ctx.start - preview, ctx.end):
         points = preview // series.step if isinstance(window, str) else window
-        _check_window(ctx, points)
+        _check_window(ctx, points, function)
         factor = series.x_files_factor if x_files_factor is None else x_files_factor
         results.append(
             series.derive(
@@ -83,8 +88,10 @@ async def moving_window(
     return results
 
 
-def _check_window(ctx: Context, points: int) -> None:
-    """Refuse a window of more points than a whole request may lay out."""
+def _check_window(ctx: Context, points: int, function: str) -> None:
+    """Refuse a window of no points, or of more than a whole request may lay out."""
+    if points < 0 or (points == 0 and function == "exponentialMovingAverage"):
+        raise InputError(f'parameter "windowSize" of function "{function}" must be above 0')
     if points > ctx.budget.limit:
         raise LimitExceeded(
             f"moving window of {points} points is over api.max_points ({ctx.budget.limit})"
@@ -95,7 +102,8 @@ def _moving(func: str, description: str) -> Function:
     async def impl(
         ctx: Context, source: Lazy, window: int | str, x_files_factor: float | None
     ) -> SeriesList:
-        return await moving_window(ctx, source, window, func, x_files_factor)
+        name = "moving" + func.capitalize()
+        return await moving_window(ctx, source, window, func, x_files_factor, name)
 
     return Function(
         "moving" + func.capitalize(),
@@ -125,12 +133,13 @@ def ema_values(values: FloatArray, points: int, constant: float) -> FloatArray:
 
 
 async def exponential_moving_average(ctx: Context, source: Lazy, window: int | str) -> SeriesList:
+    function = "exponentialMovingAverage"
     if isinstance(window, str):
         preview = abs(parse_offset(window))
         constant = 2 / (preview + 1)
         label = f'"{window}"'
     else:
-        _check_window(ctx, window)
+        _check_window(ctx, window, function)
         current = await source.over(ctx.start, ctx.end)
         if not current:
             return []
@@ -140,7 +149,7 @@ async def exponential_moving_average(ctx: Context, source: Lazy, window: int | s
     results = []
     for series in await source.over(ctx.start - preview, ctx.end):
         points = preview // series.step if isinstance(window, str) else window
-        _check_window(ctx, points)
+        _check_window(ctx, points, function)
         results.append(
             series.derive(
                 f"exponentialMovingAverage({series.name},{label})",

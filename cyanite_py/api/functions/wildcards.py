@@ -102,6 +102,8 @@ async def divide_series_lists(
 def percentile_rows(matrix: FloatArray, n: float, interpolate: bool) -> FloatArray:
     """graphite's percentile of each row's values: rank n% of (count + 1), rounded up
     unless interpolating, then clipped to the values there are."""
+    if not 0 <= n <= 100:
+        raise InputError(f"the percentile asked for, {n:g}, is not between 0 and 100")
     ordered = np.sort(matrix, axis=1)  # NaN sorts last
     counts = np.count_nonzero(~np.isnan(matrix), axis=1)
     fractional = n / 100.0 * (counts + 1)
