@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 import trio
-from cassandra.cluster import Cluster
+from cassandra_bench import bench_config, bench_store
 
 from cyanite_py.counters import Registry
 from cyanite_py.model import PathTable, Resolution, SnapshotBatch
@@ -73,28 +73,20 @@ async def bench(config: CassandraStoreConfig, series: int, hours: float, per_wri
     now = int(time.time())
     first = now - now % 3600 - int(hours * 3600)
     ticks = range(first, first + int(hours * 3600), TICK)
-    async with trio.open_nursery() as nursery:
-        store = CassandraStore(config, registry)
-        await nursery.start(store.run)
-        if not store.connected:
-            print(f"cannot reach Cassandra at {config.cluster} port {config.port}", file=sys.stderr)
-            nursery.cancel_scope.cancel()
+    async with bench_store(config, registry) as store:
+        if store is None:
             return False
-        try:
-            began = time.perf_counter()
-            for first_tick in range(0, len(ticks), per_write):
-                parts = [tick_batch(table, t) for t in ticks[first_tick : first_tick + per_write]]
-                await store.write(SnapshotBatch.joined(parts))
-            written = time.perf_counter() - began
-            rows = registry.value("store_cassandra_rows", op="write")
-            before = await timed_read(store, paths, first, ticks[-1] + 1)
-            began = time.perf_counter()
-            folded = await store.fold_due(time.time())
-            folding = time.perf_counter() - began
-            after = await timed_read(store, paths, first, ticks[-1] + 1)
-        finally:
-            await trio.to_thread.run_sync(drop_keyspace, config)
-        nursery.cancel_scope.cancel()
+        began = time.perf_counter()
+        for first_tick in range(0, len(ticks), per_write):
+            parts = [tick_batch(table, t) for t in ticks[first_tick : first_tick + per_write]]
+            await store.write(SnapshotBatch.joined(parts))
+        written = time.perf_counter() - began
+        rows = registry.value("store_cassandra_rows", op="write")
+        before = await timed_read(store, paths, first, ticks[-1] + 1)
+        began = time.perf_counter()
+        folded = await store.fold_due(time.time())
+        folding = time.perf_counter() - began
+        after = await timed_read(store, paths, first, ticks[-1] + 1)
     snapshots = len(ticks) * series * len(RESOLUTIONS)
     print(f"{series} series x {hours:g} h of checkpoints every {TICK} s, 10s:1d and 1m:30d")
     print(
@@ -108,14 +100,6 @@ async def bench(config: CassandraStoreConfig, series: int, hours: float, per_wri
     return True
 
 
-def drop_keyspace(config: CassandraStoreConfig) -> None:
-    cluster = Cluster(config.cluster, port=config.port)
-    try:
-        cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}", timeout=120)
-    finally:
-        cluster.shutdown()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", default=os.environ.get("CASSANDRA_HOSTS", "127.0.0.1:9042"))
@@ -123,10 +107,7 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=1)
     parser.add_argument("--ticks-per-write", type=int, default=1)
     args = parser.parse_args()
-    hosts = [item.rpartition(":") for item in args.hosts.split(",")]
-    config = CassandraStoreConfig(
-        cluster=[host for host, _, _ in hosts], port=int(hosts[0][2]), keyspace=KEYSPACE
-    )
+    config = bench_config(args.hosts, KEYSPACE)
     if not trio.run(bench, config, args.series, args.hours, args.ticks_per_write):
         sys.exit(1)
 

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import numpy as np
 import trio
-from cassandra.cluster import Cluster
+from cassandra_bench import bench_config, bench_store
 from common import p95
 
 from cyanite_py.api.app import build_app
@@ -106,21 +106,13 @@ async def bench(config: CassandraStoreConfig, series: int, requests: int) -> boo
     registry = Registry()
     paths = [f"replay.host{i // 100:03d}.metric{i % 100:02d}" for i in range(series)]
     now = int(time.time())
-    async with trio.open_nursery() as nursery:
-        store = CassandraStore(config, registry)
-        await nursery.start(store.run)
-        if not store.connected:
-            print(f"cannot reach Cassandra at {config.cluster} port {config.port}", file=sys.stderr)
-            nursery.cancel_scope.cancel()
+    async with bench_store(config, registry) as store:
+        if store is None:
             return False
-        try:
-            rate = await replay(store, paths, now, registry)
-            written_rows = registry.value("store_cassandra_rows", op="write")
-            write_requests = registry.value("store_cassandra_statements", op="write")
-            figures = await reads(store, paths, registry, requests)
-        finally:
-            await trio.to_thread.run_sync(drop_keyspace, config)
-        nursery.cancel_scope.cancel()
+        rate = await replay(store, paths, now, registry)
+        written_rows = registry.value("store_cassandra_rows", op="write")
+        write_requests = registry.value("store_cassandra_statements", op="write")
+        figures = await reads(store, paths, registry, requests)
     print(f"{series} series x 1 day, rules 10s:1d, 1m:30d, through the store writer")
     print(f"  write     : {rate:,.0f} snapshots/s sustained")
     print(f"  rows      : {written_rows:,.0f} rows in {write_requests:,.0f} requests")
@@ -166,25 +158,13 @@ async def reads(
         }
 
 
-def drop_keyspace(config: CassandraStoreConfig) -> None:
-    """Remove the benchmark's keyspace (blocking: runs in a worker thread)."""
-    cluster = Cluster(config.cluster, port=config.port)
-    try:
-        cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}", timeout=120)
-    finally:
-        cluster.shutdown()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", default=os.environ.get("CASSANDRA_HOSTS", "127.0.0.1:9042"))
     parser.add_argument("--series", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=7)
     args = parser.parse_args()
-    hosts = [item.rpartition(":") for item in args.hosts.split(",")]
-    config = CassandraStoreConfig(
-        cluster=[host for host, _, _ in hosts], port=int(hosts[0][2]), keyspace=KEYSPACE
-    )
+    config = bench_config(args.hosts, KEYSPACE)
     if not trio.run(bench, config, args.series, args.requests):
         sys.exit(1)
 

@@ -16,23 +16,13 @@ import sys
 import time
 
 import trio
-from cassandra.cluster import Cluster
+from cassandra_bench import bench_config, bench_store
 from common import STORE_RESOLUTIONS, stored_windows, write_all
 
 from cyanite_py.counters import Registry
 from cyanite_py.store.cassandra.config import CassandraStoreConfig
-from cyanite_py.store.cassandra.store import CassandraStore
 
 KEYSPACE = f"bench_{os.getpid()}"
-
-
-def drop_keyspace(config: CassandraStoreConfig) -> None:
-    """Remove the benchmark's keyspace (blocking: runs in a worker thread)."""
-    cluster = Cluster(config.cluster, port=config.port)
-    try:
-        cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}", timeout=120)
-    finally:
-        cluster.shutdown()
 
 
 async def bench(config: CassandraStoreConfig, paths_count: int, batches: int) -> bool:
@@ -41,23 +31,15 @@ async def bench(config: CassandraStoreConfig, paths_count: int, batches: int) ->
     base = now - now % 3600 - 3600 * 2
     paths = [f"bench.host{i // 100:03d}.metric{i % 100:02d}" for i in range(paths_count)]
     registry = Registry()
-    async with trio.open_nursery() as nursery:
-        store = CassandraStore(config, registry)
-        await nursery.start(store.run)
-        if not store.connected:
-            print(f"cannot reach Cassandra at {config.cluster} port {config.port}", file=sys.stderr)
-            nursery.cancel_scope.cancel()
+    async with bench_store(config, registry) as store:
+        if store is None:
             return False
-        try:
-            rate = await write_all(store, paths, batches, base)
-            started = time.perf_counter()
-            for resolution in STORE_RESOLUTIONS:
-                found = await store.read(paths, resolution, base, now, "count")
-                assert stored_windows(found) == paths_count * batches
-            read = len(STORE_RESOLUTIONS) * paths_count / (time.perf_counter() - started)
-        finally:
-            await trio.to_thread.run_sync(drop_keyspace, config)
-        nursery.cancel_scope.cancel()
+        rate = await write_all(store, paths, batches, base)
+        started = time.perf_counter()
+        for resolution in STORE_RESOLUTIONS:
+            found = await store.read(paths, resolution, base, now, "count")
+            assert stored_windows(found) == paths_count * batches
+        read = len(STORE_RESOLUTIONS) * paths_count / (time.perf_counter() - started)
     total = len(STORE_RESOLUTIONS) * paths_count * batches
     print(f"{paths_count} paths x {len(STORE_RESOLUTIONS)} resolutions x {batches} windows")
     print(f"  {total} snapshots in {batches} batches of {total // batches}")
@@ -75,13 +57,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--max-in-flight", type=int, default=CassandraStoreConfig().max_in_flight)
     args = parser.parse_args()
-    hosts = [item.rpartition(":") for item in args.hosts.split(",")]
-    config = CassandraStoreConfig(
-        cluster=[host for host, _, _ in hosts],
-        port=int(hosts[0][2]),
-        keyspace=KEYSPACE,
-        max_in_flight=args.max_in_flight,
-    )
+    config = bench_config(args.hosts, KEYSPACE, max_in_flight=args.max_in_flight)
     if not trio.run(bench, config, args.paths, args.batches):
         sys.exit(1)
 
