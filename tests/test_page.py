@@ -171,6 +171,22 @@ def test_a_shorter_range_holds_fewer_points(
     assert 0 < plotted(browser)[1] <= 13
 
 
+def test_a_bad_target_shows_the_servers_message(
+    server: ServerProcess, browser: webdriver.Chrome
+) -> None:
+    browser.get(url(server, "/#target=web.host1.cpu"))
+    wait(browser).until(lambda d: plotted(d) == (1, HOST1_POINTS))
+    browser.find_element(By.ID, "target").send_keys("sumSeries(web.*.cpu\n")
+    info = browser.find_element(By.ID, "plot-info")
+    wait(browser).until(lambda d: info.get_attribute("class") == "error")
+    assert "expected ')'" in info.text
+    assert plotted(browser) == (0, 0)
+    # the browser logs the 400 itself, and nothing else
+    assert [message.split(" - ")[1] for message in severe_console_messages(browser)] == [
+        "Failed to load resource: the server responded with a status of 400 ()"
+    ]
+
+
 def test_the_status_view_shows_the_server(server: ServerProcess, browser: webdriver.Chrome) -> None:
     browser.get(url(server))
     browser.find_element(By.CSS_SELECTOR, '.tab[data-view="status"]').click()

@@ -145,6 +145,7 @@ async function plot() {
     info.textContent = `${series.length} series, ${state.plotted} points`;
   } catch (error) {
     if (request !== state.request) return;
+    draw([], []); // no stale lines beside the message
     info.className = "error";
     info.textContent = error.message;
   }
@@ -206,8 +207,8 @@ function saveLocation() {
 function loadLocation() {
   const params = new URLSearchParams(location.hash.slice(1));
   state.targets = params.getAll("target");
-  if (params.get("from")) $("from").value = params.get("from");
-  if (params.get("until")) $("until").value = params.get("until");
+  $("from").value = params.get("from") || "-1h";
+  $("until").value = params.get("until") || "now";
   const preset = [...$("preset").options].find((o) => o.value === $("from").value);
   $("preset").value = preset && $("until").value === "now" ? preset.value : "";
 }
