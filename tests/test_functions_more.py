@@ -190,3 +190,61 @@ async def test_lines_from_series(world: World) -> None:
 )
 async def test_more_series_chosen(world: World, target: str, chosen: list[str]) -> None:
     assert [series.name for series in await world.render(target)] == chosen
+
+
+async def test_map_and_reduce(world: World) -> None:
+    # groups by node 1; in each, x and y handed to asPercent; g.h2 has no y and is left out
+    assert named(
+        await world.render("reduceSeries(mapSeries(g.*.*, 1), 'asPercent', 2, 'x', 'y')")
+    ) == {"g.h1.reduce.asPercent": [10] * 5}
+    assert named(await world.render("reduce(g.h1.*, 'divideSeries', 2, 'y', 'x')")) == {
+        "g.h1.reduce.divideSeries": [10] * 5
+    }
+    with pytest.raises(InputError, match="only reduceSeries takes"):
+        await world.render("mapSeries(g.*.*, 1)")
+    with pytest.raises(InputError, match="only reduceSeries takes"):
+        await world.render("sumSeries(map(g.*.*, 1))")
+    for callback, message in (
+        ("movingAverage", "one by one"),
+        ("scale", "factor"),
+        ("x", "unknown"),
+    ):
+        with pytest.raises(InputError, match=message):
+            await world.render(f"reduceSeries(mapSeries(g.*.*, 1), '{callback}', 2, 'x')")
+
+
+async def test_weighted_average(world: World) -> None:
+    # (1*1 + 10*10) / (1 + 10), (2*2 + 20*20) / (2 + 20), ...
+    (average,) = await world.render("weightedAverage(g.h1.*, g.h1.*, 2)")
+    assert average.name == "weightedAverage(g.h1.*, g.h1.*, 2)"
+    assert values(average) == pytest.approx([101 / 11, 404 / 22, 909 / 33, 1616 / 44, 2525 / 55])
+    assert await world.render("weightedAverage(a.*, g.h1.*, 1)") == []
+    with pytest.raises(InputError, match="same number of series"):
+        await world.render("weightedAverage(a.*, g.*.*)")
+
+
+async def test_alias_query(world: World) -> None:
+    # a.b1 becomes a.b2, whose last value is 40
+    assert list(named(await world.render("aliasQuery(a.b1, 'b1', 'b2', '%.0f items')"))) == [
+        "40 items"
+    ]
+    with pytest.raises(InputError, match="no series found"):
+        await world.render("aliasQuery(a.b1, 'b1', 'nothing', '%d')")
+    with pytest.raises(InputError, match="too wide"):
+        await world.render("aliasQuery(a.b1, 'b1', 'b2', '%99999999d')")
+    with pytest.raises(InputError, match="cannot format"):
+        await world.render("aliasQuery(a.b1, 'b1', 'b2', '%d %d')")
+
+
+async def test_smart_summarize_buckets_from_the_series_start(world: World) -> None:
+    (summed,) = await world.render("smartSummarize(a.b1, '20s')")
+    assert summed.name == 'smartSummarize(a.b1, "20s", "sum")'
+    assert (summed.start, summed.end, summed.step) == (T0 + 10, T0 + 70, 20)
+    assert values(summed) == [3, 7, 5]
+    late = {"start": T0 + 20, "end": T0 + 50}
+    assert values((await world.render("smartSummarize(a.b1, '20s')", **late))[0]) == [7, 5]
+    # read from the start of the hour, T0
+    aligned = (await world.render("smartSummarize(a.b1, '20s', 'max', 'hours')", **late))[0]
+    assert values(aligned) == [2, 4, 5]
+    with pytest.raises(InputError, match='"alignTo"'):
+        await world.render("smartSummarize(a.b1, '20s', 'sum', 'fortnights')")

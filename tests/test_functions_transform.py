@@ -181,6 +181,10 @@ async def test_float_arguments_print_as_floats(world: World) -> None:
     [
         ("movingWindow(a.b1, 2, 'nope')", 'parameter "func" of function "movingWindow"'),
         ("movingSum(a.b1, 'zz')", 'parameter "windowSize" of function "movingSum"'),
+        ("movingSum(a.b1, -2)", 'parameter "windowSize" of function "movingSum" must be'),
+        ("movingWindow(a.b1, -2)", 'parameter "windowSize" of function "movingWindow" must'),
+        ("exponentialMovingAverage(a.b1, 0)", '"windowSize" of function "exponentialMovingAv'),
+        ("legendValue(a.b1, None)", 'parameter "valuesTypes" of function "legendValue"'),
         ("delay(a.b1, 1.5)", 'parameter "steps" of function "delay"'),
         ("hitcount(a.b1, 'zz')", 'parameter "intervalString" of function "hitcount"'),
         ("nPercentile(a.b1, 0)", "nPercentile"),

@@ -56,6 +56,8 @@ _ALIASES = {
     "time": "timeFunction",
     "sin": "sinFunction",
     "randomWalk": "randomWalkFunction",
+    "map": "mapSeries",
+    "reduce": "reduceSeries",
 }
 """graphite-web's other names for functions, listed and called under both."""
 

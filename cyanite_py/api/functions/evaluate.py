@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import tzinfo
-from typing import Protocol
+from typing import Protocol, cast
 
 from cyanite_py.api.attime import UTC
 from cyanite_py.api.functions.registry import SERIES_TYPES, Function, Param
@@ -64,8 +64,48 @@ async def evaluate(tree: Call | Path, ctx: Context) -> list[RenderSeries]:
     function = ctx.functions.get(tree.name)
     if function is None:
         raise InputError(f"unknown function {tree.name!r} at position {tree.position}")
+    if function.lists:
+        raise InputError(f"{tree.name} gives lists of series, which only reduceSeries takes")
     values = await _bind(function, tree, ctx)
     return await function.impl(ctx, *values)
+
+
+async def evaluate_lists(tree: Call | Path, ctx: Context) -> list[list[RenderSeries]]:
+    """The lists of series a `seriesLists` argument stands for: those of mapSeries, or
+    the one list any other target yields."""
+    function = ctx.functions.get(tree.name) if isinstance(tree, Call) else None
+    if function is None or not function.lists:
+        return [await evaluate(tree, ctx)]
+    assert isinstance(tree, Call)
+    lists = await function.impl(ctx, *await _bind(function, tree, ctx))
+    return cast(list[list[RenderSeries]], lists)
+
+
+def spread(function: Function, lists: Sequence[list[RenderSeries]]) -> list[object]:
+    """Each series list as one positional argument of `function`, defaults filled in,
+    or an InputError when the function cannot take them so (reduceSeries' callback)."""
+    params = function.params
+    if function.lazy or not params:
+        raise InputError(f"{function.name} cannot be given series lists one by one")
+    if len(lists) > len(params) and not params[-1].multiple:
+        raise InputError(f"too many series lists for function {function.name!r}")
+    values: list[object] = []
+    for index, param in enumerate(params):
+        if index >= len(lists):
+            if param.required and not param.multiple:
+                raise _missing(function, param)
+            if not param.multiple:
+                values.append(param.fill())
+            continue
+        if param.type not in SERIES_TYPES and param.type != "any":
+            raise InputError(
+                f'parameter "{param.name}" of function "{function.name}" does not take series'
+            )
+        if param.multiple:
+            values.extend(lists[index:])
+            break
+        values.append(lists[index])
+    return values
 
 
 async def fetch(pattern: str, ctx: Context) -> list[RenderSeries]:
@@ -130,6 +170,8 @@ async def _value(function: Function, param: Param, node: Node, ctx: Context, fir
             )
         if function.lazy and first:
             return Lazy(node, ctx)
+        if param.type == "seriesLists":
+            return await evaluate_lists(node, ctx)
         return await evaluate(node, ctx)
     if node is None and param.multiple:
         raise InputError(

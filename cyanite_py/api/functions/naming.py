@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from cyanite_py.api.functions.evaluate import Context
+import numpy as np
+
+from cyanite_py.api.functions.evaluate import Context, evaluate
 from cyanite_py.api.functions.regex import compile_regex
 from cyanite_py.api.functions.registry import Function, Param
 from cyanite_py.api.functions.series import InputError, RenderSeries
@@ -56,6 +59,37 @@ async def alias_sub(ctx: Context, series_list: SeriesList, search: str, replace:
         raise InputError(f"aliasSub: invalid replacement {replace!r}: {error}") from None
 
 
+_WIDE = re.compile(r"\d{4,}")
+
+
+async def alias_query(
+    ctx: Context, series_list: SeriesList, search: str, replace: str, new_name: str
+) -> SeriesList:
+    """Each series named by `newName` formatted (`%d`, `%.2f`, ...) with the last value of
+    the target its name becomes under a regular expression replacement."""
+    pattern = compile_regex(search, "aliasQuery")
+    if _WIDE.search(new_name):
+        raise InputError(f"aliasQuery: newName {new_name[:40]!r} asks for too wide a field")
+    results = []
+    for series in series_list:
+        query = pattern.sub(replace, series.name)
+        try:
+            found = await evaluate(parse(query), ctx)
+        except ValueError as error:
+            raise InputError(f"aliasQuery: {query!r} is not a target: {error}") from None
+        if not found:
+            raise InputError(f"aliasQuery: no series found with query: {query}")
+        present = found[0].values[~np.isnan(found[0].values)]
+        if not len(present):
+            raise InputError(f"aliasQuery: no last value in {found[0].name}")
+        try:
+            name = new_name % float(present[-1])
+        except (TypeError, ValueError, OverflowError) as error:
+            raise InputError(f"aliasQuery: cannot format {new_name!r}: {error}") from None
+        results.append(series.renamed(name))
+    return results
+
+
 FUNCTIONS = (
     Function(
         "alias",
@@ -77,6 +111,19 @@ FUNCTIONS = (
             Param("nodes", "nodeOrTag", required=True, multiple=True),
         ),
         alias_by_node,
+    ),
+    Function(
+        "aliasQuery",
+        "Alias",
+        "Each series named by newName formatted with the last value of the series its "
+        "name becomes under the regular expression replacement.",
+        (
+            Param("seriesList", "seriesList", required=True),
+            Param("search", "string", required=True),
+            Param("replace", "string", required=True),
+            Param("newName", "string", required=True),
+        ),
+        alias_query,
     ),
     Function(
         "aliasSub",

@@ -64,10 +64,12 @@ class Param:
 
     def check(self, function: str, value: object) -> object:
         """`value` if it fits this parameter's type and options, else an InputError."""
-        if self.options and value not in self.options:
-            raise InputError(
-                f'invalid option "{value}" for parameter "{self.name}" of function "{function}"'
-            )
+        if self.options:
+            if value not in self.options:
+                raise InputError(
+                    f'invalid option "{value}" for parameter "{self.name}" of function "{function}"'
+                )
+            return value
         if not _VALIDATORS.get(self.type, _any)(value):
             raise InputError(
                 f'invalid {self.type} value for parameter "{self.name}" '
@@ -95,6 +97,9 @@ class Function:
     impl: Impl
     aggregator: bool = False
     lazy: bool = False
+    lists: bool = False
+    """When true the function gives lists of series (mapSeries), which only a
+    `seriesLists` parameter (reduceSeries) takes."""
 
     def to_json(self, series_functions: Sequence[str] = ()) -> dict[str, Any]:
         """graphite-web's description of the function for `/functions`."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -123,6 +123,7 @@ async def time_shift(
 
 
 _SERIES = Param("seriesList", "seriesList", required=True)
+_ALIGNMENTS = (None, "years", "months", "weeks", "days", "hours", "minutes", "seconds", True, False)
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -192,14 +193,53 @@ def hit_values(series: RenderSeries, first: int, interval: int, buckets: int) ->
 
 def _truncated(ctx: Context, interval: int) -> int:
     """The range's start cut to its day, hour or minute (in the request's zone)."""
-    moment = datetime.fromtimestamp(ctx.start, ctx.tz)
-    if interval >= 86400:
-        moment = moment.replace(hour=0, minute=0, second=0)
-    elif interval >= 3600:
-        moment = moment.replace(minute=0, second=0)
-    elif interval >= 60:
+    unit = "days" if interval >= 86400 else "hours" if interval >= 3600 else "minutes"
+    return _start_of(ctx, unit if interval >= 60 else "seconds")
+
+
+def _start_of(ctx: Context, unit: str) -> int:
+    """The range's start cut to the start of its year, month, (ISO) week, day, hour,
+    minute or second, in the request's zone."""
+    moment = datetime.fromtimestamp(ctx.start, ctx.tz).replace(microsecond=0)
+    fields = ("seconds", "minutes", "hours", "days", "months", "years")
+    cut = {"weeks": 3}.get(unit, fields.index(unit) if unit in fields else 0)
+    if cut >= 1:
         moment = moment.replace(second=0)
+    if cut >= 2:
+        moment = moment.replace(minute=0)
+    if cut >= 3:
+        moment = moment.replace(hour=0)
+    if cut >= 4:
+        moment = moment.replace(day=1)
+    if cut >= 5:
+        moment = moment.replace(month=1)
+    if unit == "weeks":
+        moment -= timedelta(days=moment.isoweekday() - 1)
     return int(moment.timestamp())
+
+
+async def smart_summarize(
+    ctx: Context, source: Lazy, interval_text: str, func: str, align_to: object
+) -> SeriesList:
+    """summarize with buckets from the start of the series, read from the start of the
+    range's year, month, week, day, hour, minute or second when alignTo names one."""
+    interval = parse_interval(interval_text)
+    aggregator(func)
+    start = _start_of(ctx, align_to) if isinstance(align_to, str) else ctx.start
+    results = []
+    for series in await source.over(start, ctx.end):
+        buckets = math.ceil((series.end - series.start) / interval)
+        ctx.budget.charge(buckets, f"smartSummarize into {interval_text!r} buckets")
+        results.append(
+            series.derive(
+                f'smartSummarize({series.name}, "{interval_text}", "{func}")',
+                bucket_values(series, func, interval, series.start, buckets),
+                {"smartSummarize": interval_text, "smartSummarizeFunction": func},
+                end=series.start + buckets * interval,
+                step=interval,
+            )
+        )
+    return results
 
 
 async def hitcount(ctx: Context, source: Lazy, interval_text: str, align: bool) -> SeriesList:
@@ -257,6 +297,21 @@ async def time_stack(
 
 
 FUNCTIONS += (
+    Function(
+        "smartSummarize",
+        "Transform",
+        "Points reduced per interval (sum by default) in buckets from the start of the "
+        "series, read from the start of the range's year, month, week, day, hour, minute "
+        "or second when alignTo names one.",
+        (
+            _SERIES,
+            Param("intervalString", "interval", required=True, suggestions=("10min", "1h", "1d")),
+            Param("func", "aggFunc", default="sum"),
+            Param("alignTo", "string", options=_ALIGNMENTS),
+        ),
+        smart_summarize,
+        lazy=True,
+    ),
     Function(
         "hitcount",
         "Transform",

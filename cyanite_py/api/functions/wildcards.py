@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
 import numpy as np
 
 from cyanite_py.api.functions.combine import aggregate, combined, flatten, quotient
-from cyanite_py.api.functions.evaluate import Context, evaluate
-from cyanite_py.api.functions.registry import Function, Param
+from cyanite_py.api.functions.evaluate import Context, evaluate, spread
+from cyanite_py.api.functions.naming import group_key
+from cyanite_py.api.functions.registry import Function, Impl, Param
 from cyanite_py.api.functions.series import (
     InputError,
     RenderSeries,
@@ -167,7 +169,7 @@ _SERIES = Param("seriesList", "seriesList", required=True)
 _SERIES_LISTS = Param("seriesLists", "seriesList", required=True, multiple=True)
 
 
-FUNCTIONS = (
+FUNCTIONS: tuple[Function, ...] = (
     Function(
         "aggregate",
         "Combine",
@@ -245,5 +247,111 @@ FUNCTIONS = (
             Param("newName", "string"),
         ),
         apply_by_node,
+    ),
+)
+
+
+async def map_series(ctx: Context, series_list: SeriesList, *nodes: int | str) -> list[SeriesList]:
+    """The series grouped by the given nodes (or tags), for reduceSeries."""
+    groups: dict[str, SeriesList] = {}
+    for series in series_list:
+        groups.setdefault(group_key(series, nodes), []).append(series)
+    return list(groups.values())
+
+
+async def reduce_series(
+    ctx: Context,
+    series_lists: list[SeriesList],
+    function_name: str,
+    node: int,
+    *matchers: str,
+) -> SeriesList:
+    """In each group, the series whose node `reduceNode` is one of the matchers handed in
+    that order to the function, named `<prefix>.reduce.<function>`; a group lacking one
+    of the matchers gives nothing."""
+    function = ctx.functions.get(function_name)
+    if function is None:
+        raise InputError(f'unknown function "{function_name}" for parameter "reduceFunction"')
+    slots: dict[str, list[RenderSeries | None]] = {}
+    for series_list in series_lists:
+        for series in series_list:
+            nodes = series.name.split(".")
+            if not -len(nodes) <= node < len(nodes) or nodes[node] not in matchers:
+                continue
+            key = ".".join(nodes[:node]) + ".reduce." + function_name
+            slot = slots.setdefault(key, [None] * len(matchers))
+            slot[matchers.index(nodes[node])] = series
+    results = []
+    for key, slot in slots.items():
+        if any(series is None for series in slot):
+            continue
+        lists = [[series] for series in slot if series is not None]
+        reduced = await function.impl(ctx, *spread(function, lists))
+        if reduced:
+            results.append(reduced[0].renamed(key))
+    return results
+
+
+async def weighted_average(
+    ctx: Context, values: SeriesList, weights: SeriesList, *nodes: int | str
+) -> SeriesList:
+    """The average of the first list weighted by the second, series paired by the nodes."""
+    if len(values) != len(weights):
+        raise InputError(
+            "weightedAverage must receive the same number of series for seriesListAvg and "
+            f"seriesListWeight but received respectively {len(values)} and {len(weights)}"
+        )
+    pairs: dict[str, dict[str, RenderSeries]] = {}
+    for value, weight in zip(values, weights, strict=True):
+        pairs.setdefault(group_key(value, nodes), {})["value"] = value
+        pairs.setdefault(group_key(weight, nodes), {})["weight"] = weight
+    products = []
+    for pair in pairs.values():
+        if "value" in pair and "weight" in pair:
+            name = f"product({pair['weight'].name},{pair['value'].name})"
+            (product,) = aggregate(ctx, (pair["value"], pair["weight"]), "multiply")
+            products.append(product.derive(name, tags={}))
+    if not products:
+        return []
+    (total,) = aggregate(ctx, products, "sum")
+    (weight_total,) = aggregate(ctx, weights, "sum")
+    averages = ",".join(sorted({s.path_expression for s in values}))
+    weighting = ",".join(sorted({s.path_expression for s in weights}))
+    name = f"weightedAverage({averages}, {weighting}, {','.join(map(str, nodes))})"
+    return [quotient(ctx, name, (total, weight_total), percent=False)]
+
+
+FUNCTIONS += (
+    Function(
+        "mapSeries",
+        "Combine",
+        "The series grouped by the given nodes, for reduceSeries to combine in each group.",
+        (_SERIES, Param("mapNodes", "nodeOrTag", required=True, multiple=True)),
+        cast(Impl, map_series),
+        lists=True,
+    ),
+    Function(
+        "reduceSeries",
+        "Combine",
+        "In each group of mapSeries, the series whose node reduceNode is one of the "
+        "matchers handed in that order to reduceFunction.",
+        (
+            Param("seriesLists", "seriesLists", required=True),
+            Param("reduceFunction", "string", required=True),
+            Param("reduceNode", "node", required=True),
+            Param("reduceMatchers", "string", required=True, multiple=True),
+        ),
+        reduce_series,
+    ),
+    Function(
+        "weightedAverage",
+        "Combine",
+        "The average of the first series list weighted by the second, paired by the nodes.",
+        (
+            Param("seriesListAvg", "seriesList", required=True),
+            Param("seriesListWeight", "seriesList", required=True),
+            Param("nodes", "nodeOrTag", multiple=True),
+        ),
+        weighted_average,
     ),
 )
