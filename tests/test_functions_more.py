@@ -248,3 +248,16 @@ async def test_smart_summarize_buckets_from_the_series_start(world: World) -> No
     assert values(aligned) == [2, 4, 5]
     with pytest.raises(InputError, match='"alignTo"'):
         await world.render("smartSummarize(a.b1, '20s', 'sum', 'fortnights')")
+
+
+async def test_compress_periodic_gaps(world: World) -> None:
+    # written every third step from T0+20: brought to 30 s steps of the last value
+    await world.put("p.x", [N, 5, N, N, 6, N, N, 7, N, N])
+    (compressed,) = await world.render("compressPeriodicGaps(p.x)", end=T0 + 100)
+    assert compressed.name == "compressPeriodicGaps(p.x)"
+    assert (compressed.start, compressed.end, compressed.step) == (T0 + 20, T0 + 80, 30)
+    assert values(compressed) == [5, 6, 7]
+    # no such pattern: only renamed
+    assert named(await world.render("compressPeriodicGaps(a.b2)")) == {
+        "compressPeriodicGaps(a.b2)": [10, N, 30, 40, N]
+    }

@@ -218,6 +218,45 @@ def _start_of(ctx: Context, unit: str) -> int:
     return int(moment.timestamp())
 
 
+def periodic_interval(values: FloatArray) -> tuple[int, int] | None:
+    """graphite-web's guess of a series written every few steps: the first two values
+    after the first point (0 counts as none), the gap between them, and a third value
+    that gap later with no values beside it. (first index, gap in steps), or None."""
+    seen = [index for index, value in enumerate(values.tolist()) if value == value and value]
+    seen = [index for index in seen if index > 0][:2]
+    if len(seen) < 2:
+        return None
+    first, second = seen
+    gap = second - first
+    third = second + gap
+    if gap <= 1 or third > len(values) - 2:
+        return None
+    before, value, after = values[third - 1 : third + 2].tolist()
+    if value == value and value and before != before and after != after:
+        return first, gap
+    return None
+
+
+async def compress_periodic_gaps(ctx: Context, series_list: SeriesList) -> SeriesList:
+    """Series written every few steps brought to that interval (the last value of each),
+    when graphite-web's guess finds one; others only renamed."""
+    results = []
+    for series in series_list:
+        name = f"compressPeriodicGaps({series.name})"
+        guess = periodic_interval(series.values)
+        if guess is None:
+            results.append(series.derive(name))
+            continue
+        first, gap = guess
+        interval = gap * series.step
+        start = series.start + first * series.step
+        buckets = math.ceil((series.end - start) / interval)
+        values = bucket_values(series, "last", interval, start, buckets)
+        end = start + interval * (buckets - 1)
+        results.append(series.derive(name, values, start=start, end=end, step=interval))
+    return results
+
+
 async def smart_summarize(
     ctx: Context, source: Lazy, interval_text: str, func: str, align_to: object
 ) -> SeriesList:
@@ -311,6 +350,14 @@ FUNCTIONS += (
         ),
         smart_summarize,
         lazy=True,
+    ),
+    Function(
+        "compressPeriodicGaps",
+        "Transform",
+        "A series written every few steps, with gaps between, brought to that interval "
+        "when the first values show it.",
+        (_SERIES,),
+        compress_periodic_gaps,
     ),
     Function(
         "hitcount",
