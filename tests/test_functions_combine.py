@@ -158,3 +158,17 @@ async def test_bad_arguments_name_the_function_and_parameter(
 ) -> None:
     with pytest.raises(InputError, match=message):
         await world.render(target)
+
+
+async def test_group_by_node_hands_any_aggregating_function_its_group(world: World) -> None:
+    assert named(await world.render("groupByNode(g.*.*, 1, 'sum')")) == {
+        "h1": [11, 22, 33, 44, 55],
+        "h2": [7] * 5,
+    }
+    assert named(await world.render("groupByNode(g.*.*, 1, 'countSeries')")) == {
+        "h1": [2] * 5,
+        "h2": [1] * 5,
+    }
+    # sumSeriesLists needs two lists; a group is one
+    with pytest.raises(InputError, match='missing parameter "seriesListSecondPos"'):
+        await world.render("groupByNode(g.*.*, 1, 'sumSeriesLists')")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cyanite_py.api.functions.evaluate import Context
+from cyanite_py.api.functions.evaluate import Context, spread
 from cyanite_py.api.functions.naming import group_key
 from cyanite_py.api.functions.registry import Function, Param
 from cyanite_py.api.functions.series import (
@@ -223,7 +223,7 @@ async def group_by_nodes(
     for key, members in _group(series_list, nodes).items():
         function = ctx.functions.get(callback)
         if function is not None and function.aggregator:
-            combined = await function.impl(ctx, members)
+            combined = await function.impl(ctx, *spread(function, [members]))
         else:
             combined = aggregate(ctx, members, callback)
         if combined:

@@ -20,7 +20,11 @@ SeriesList = list[RenderSeries]
 
 
 def _each(
-    name: str, description: str, compute: Callable[[FloatArray], FloatArray], tag: object
+    name: str,
+    description: str,
+    compute: Callable[[FloatArray], FloatArray],
+    tag: object,
+    group: str = "Transform",
 ) -> Function:
     """A function applying `compute` to each series' values, renamed `name(series)` and
     tagged `name=tag` (untagged when `tag` is None)."""
@@ -30,7 +34,7 @@ def _each(
         with np.errstate(all="ignore"):
             return [s.derive(f"{name}({s.name})", compute(s.values), tags) for s in series_list]
 
-    return Function(name, "Transform", description, (_SERIES,), impl)
+    return Function(name, group, description, (_SERIES,), impl)
 
 
 def _finite(values: FloatArray) -> FloatArray:
@@ -272,7 +276,13 @@ FUNCTIONS = (
         (_SERIES,),
         min_max,
     ),
-    _each("changed", "1 where the value differs from the last value seen, else 0.", changes, None),
+    _each(
+        "changed",
+        "1 where the value differs from the last value seen, else 0.",
+        changes,
+        None,
+        "Special",
+    ),
     Function(
         "interpolate",
         "Transform",

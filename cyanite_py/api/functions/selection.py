@@ -311,7 +311,7 @@ FUNCTIONS = (
         "unique",
         "Filter Series",
         "Each name once.",
-        (Param("seriesLists", "seriesList", multiple=True),),
+        (Param("seriesLists", "seriesList", required=True, multiple=True),),
         unique,
     ),
     Function(

@@ -86,6 +86,7 @@ def _series_lists(func: str) -> Function:
             Param("seriesListSecondPos", "seriesList", required=True),
         ),
         impl,
+        aggregator=True,
     )
 
 
