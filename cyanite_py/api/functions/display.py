@@ -136,9 +136,9 @@ async def legend_value(ctx: Context, series_list: SeriesList, *value_types: str)
         system, value_types = value_types[-1], value_types[:-1]
     names = {id(s): s.name for s in series_list}
     for value_type in value_types:
-        known = value_type.removesuffix("Series") if value_type.endswith("Series") else value_type
         for series in series_list:
-            value: object = figure(series, known) if known in AGGREGATORS else "(?)"
+            # as graphite-web, the offered `sumSeries` forms are not aggregations here
+            value: object = figure(series, value_type) if value_type in AGGREGATORS else "(?)"
             if system is None:
                 names[id(series)] += f" ({value_type}: {value})"
             else:
