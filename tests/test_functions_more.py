@@ -137,6 +137,13 @@ async def test_settings_carried_by_series(world: World) -> None:
     assert (series.name, series.x_files_factor, series.tags["xFilesFactor"]) == ("a.b1", 0.5, "0.5")
     (short,) = await world.render("xFilesFactor(a.b1, 1)")
     assert short.x_files_factor == 1
+    # the factor holds for the aggregations around it: 1 of 2 series is not 0.6
+    assert named(await world.render("sumSeries(xFilesFactor(a.*, 0.6))")) == {
+        "sumSeries(a.*)": [11, N, 33, 44, N]
+    }
+    assert named(await world.render("aggregate(xFilesFactor(a.*, 0.6), 'sum', 0)")) == {
+        "sumSeries(a.*)": [11, 2, 33, 44, 5]
+    }
     (summed,) = await world.render("cumulative(a.b1)")
     assert (summed.name, summed.consolidation_func) == ('consolidateBy(a.b1,"sum")', "sum")
 

@@ -38,7 +38,7 @@ def aggregate(
     short = func.removesuffix("Series")
     function = aggregator(short)
     normalized = normalize(series_list)
-    factor = ctx.x_files_factor if x_files_factor is None else x_files_factor
+    factor = ctx.aggregation_factor() if x_files_factor is None else x_files_factor
     values = reduce_rows(normalized.matrix.T, function, factor)
     name = f"{short}Series({format_path_expressions(series_list)})"
     tags = common_tags(series_list)

@@ -39,9 +39,17 @@ class Context:
     x_files_factor: float = 0.0
     budget: Budget = field(default_factory=lambda: Budget(UNBOUNDED))
     deadline: Deadline | None = None
+    settings: dict[str, float] = field(default_factory=dict)
+    """What functions set for the rest of the request (setXFilesFactor), shared by every
+    context derived from this one."""
 
     def over(self, start: int, end: int) -> Context:
         return replace(self, start=start, end=end)
+
+    def aggregation_factor(self) -> float:
+        """The xFilesFactor aggregations default to: the last setXFilesFactor's, else the
+        request's."""
+        return self.settings.get("xFilesFactor", self.x_files_factor)
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,9 +145,11 @@ async def integral_by_interval(ctx: Context, series_list: SeriesList, unit: str)
 
 
 async def set_x_files_factor(ctx: Context, series_list: SeriesList, factor: float) -> SeriesList:
-    """The share of values later consolidation (maxDataPoints, summarize) requires."""
+    """The share of values later consolidation (maxDataPoints, summarize) requires, and
+    aggregations across series for the rest of the request, as graphite-web's does."""
     if not 0 <= factor <= 1:
         raise InputError('parameter "xFilesFactor" of function "setXFilesFactor" must be 0 to 1')
+    ctx.settings["xFilesFactor"] = factor
     return [
         s.derive(
             s.name,
