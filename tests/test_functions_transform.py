@@ -201,3 +201,16 @@ async def test_bad_arguments_name_the_function_and_parameter(
 ) -> None:
     with pytest.raises(InputError, match=message):
         await world.render(target)
+
+
+async def test_stacks_carry_across_the_request(world: World) -> None:
+    """As graphite-web: a stack named in two targets of one request keeps adding up."""
+    ctx = world.context()
+    first = await evaluate(parse("stacked(a.b1)"), ctx)
+    second = await evaluate(parse("stacked(g.h2.x)"), ctx)
+    other = await evaluate(parse("stacked(g.h2.x, 'other')"), ctx)
+    assert [values(s) for s in (*first, *second, *other)] == [
+        [1, 2, 3, 4, 5],
+        [8, 9, 10, 11, 12],
+        [7] * 5,
+    ]

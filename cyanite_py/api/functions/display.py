@@ -74,9 +74,11 @@ async def dashed(ctx: Context, series_list: SeriesList, length: float) -> Series
 
 async def stacked(ctx: Context, series_list: SeriesList, stack: str | None) -> SeriesList:
     """Each series drawn on top of the ones before it: values are running totals across
-    the list; None stays None and adds nothing."""
+    the list, and across the request's targets that use the same stack; None stays None
+    and adds nothing."""
     results = []
-    total = np.zeros(0)
+    key = "__DEFAULT__" if stack is None else stack
+    total = ctx.stacks.get(key, np.zeros(0))
     for series in series_list:
         values = series.values
         if len(total) < len(values):
@@ -90,6 +92,7 @@ async def stacked(ctx: Context, series_list: SeriesList, stack: str | None) -> S
         else:
             name, tags = series.name, {}
         results.append(series.derive(name, summed, tags))
+    ctx.stacks[key] = total
     return results
 
 

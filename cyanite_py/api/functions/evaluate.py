@@ -13,7 +13,7 @@ from cyanite_py.api.functions.series import InputError, RenderSeries
 from cyanite_py.api.limits import UNBOUNDED, Budget, Deadline
 from cyanite_py.api.target import Call, Node, Path
 from cyanite_py.index.base import Node as IndexNode
-from cyanite_py.model import Series
+from cyanite_py.model import FloatArray, Series
 
 
 class Source(Protocol):
@@ -42,6 +42,8 @@ class Context:
     settings: dict[str, float] = field(default_factory=dict)
     """What functions set for the rest of the request (setXFilesFactor), shared by every
     context derived from this one."""
+    stacks: dict[str, FloatArray] = field(default_factory=dict)
+    """The running totals of `stacked`, by stack name, across the request's targets."""
 
     def over(self, start: int, end: int) -> Context:
         return replace(self, start=start, end=end)
