@@ -113,7 +113,7 @@ def test_globs_become_filters_with_names_as_data() -> None:
                 {"term": {"depth": 5}},
                 {"terms": {"nodes": ["0:dc1"]}},
                 {"terms": {"nodes": ["1:a", "1:b"]}},
-                {"prefix": {"nodes": "2:we"}},
+                {"regexp": {"nodes": {"value": "2:we.*[0-9]", "flags": "NONE"}}},
                 {"terms": {"nodes": ['4:q"(x)']}},
             ]
         }

@@ -28,6 +28,7 @@ from cyanite_py.counters import Registry
 from cyanite_py.index.base import IndexUnavailable, Node, PathLoader
 from cyanite_py.index.elasticsearch_config import ElasticsearchIndexConfig
 from cyanite_py.index.glob import NodePattern, compile_pattern, matches
+from cyanite_py.index.lucene import node_regexp
 from cyanite_py.ratelog import RateLimitedLog
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ BRANCH = 2
 _FLAG_FIELDS = {LEAF: "leaf", BRANCH: "branch"}
 _MAX_PREFIXES = 64
 """Literal alternatives (`{a,b}`) expanded into filters, at most; past that, filtered locally."""
+_MAX_REGEXP = 256
+"""Characters of a glob node at most that go to Elasticsearch as a regular expression, so
+its automaton stays far below Lucene's limit; a longer node is narrowed by its prefix."""
 _RETRIABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -71,12 +75,20 @@ def node_document(path: str, flag: int) -> dict[str, Any]:
 
 def glob_query(patterns: Sequence[NodePattern]) -> dict[str, Any]:
     """Filters that every path matching `patterns` passes: depth, and per node a literal name
-    (or a few alternatives) or the literal prefix before its first wildcard."""
+    (or a few alternatives), or the node as a regular expression on its position's names,
+    or at least the literal prefix before its first wildcard."""
     filters: list[dict[str, Any]] = [{"term": {"depth": len(patterns)}}]
     for position, pattern in enumerate(patterns):
         if pattern.literals is not None and len(pattern.literals) <= _MAX_PREFIXES:
             tags = sorted(f"{position}:{name}" for name in pattern.literals)
             filters.append({"terms": {"nodes": tags}})
+            continue
+        if pattern.regex is None and pattern.literals is None:
+            continue  # `*`: the depth says it all
+        regexp = node_regexp(pattern.text) if len(pattern.text) <= _MAX_REGEXP else None
+        if regexp is not None:
+            value = {"value": f"{position}:{regexp}", "flags": "NONE"}
+            filters.append({"regexp": {"nodes": value}})
         elif pattern.literals is None and pattern.prefix:
             filters.append({"prefix": {"nodes": f"{position}:{pattern.prefix}"}})
     return {"bool": {"filter": filters}}
