@@ -222,3 +222,18 @@ async def test_find_before_run_is_unavailable(elasticsearch_url: str) -> None:
     index = ElasticsearchIndex(ElasticsearchIndexConfig(url=elasticsearch_url), Registry())
     with pytest.raises(IndexUnavailable):
         await index.find("*")
+
+
+async def test_paths_longer_than_a_document_id_are_kept(
+    nursery: trio.Nursery, elasticsearch_url: str, elasticsearch_index: str
+) -> None:
+    registry = Registry()
+    config = index_config(elasticsearch_url, elasticsearch_index, bulk_size=3)
+    index = await started(nursery, config, registry)
+    long = "long." + "x" * 600 + ".leaf"
+    other = "long." + "x" * 599 + "y.leaf"
+    index.add([long, other, *(f"many.p{i}" for i in range(20))])
+    await index.flush()
+    assert [node.path for node in await index.find("long.*.leaf")] == [long, other]
+    assert len(await index.find("many.*")) == 20
+    assert registry.value("index_bulk_errors", index="elasticsearch") == 0

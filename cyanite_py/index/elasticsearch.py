@@ -8,13 +8,14 @@ memory index (`cyanite_py.index.glob`), so both answer the same sets. Values go 
 term-level queries as data, never into a query string, so no name needs escaping.
 
 `add` only queues nodes not written before (a local set of known nodes); `run` writes them
-in bulk in the background, as upserts that set a flag and never clear one, so writes can be
-retried and repeated safely. Server versions: Elasticsearch 9.x (the 9.x Python client
-refuses 8.x and 7.x servers, and OpenSearch).
+in the background, `bulk_concurrency` bulk requests at once, as upserts that set a flag
+and never clear one, so writes can be retried and repeated safely. Server versions:
+Elasticsearch 9.x (the 9.x Python client refuses 8.x and 7.x servers, and OpenSearch).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -59,7 +60,16 @@ _MAX_PREFIXES = 64
 _MAX_REGEXP = 256
 """Characters of a glob node at most that go to Elasticsearch as a regular expression, so
 its automaton stays far below Lucene's limit; a longer node is narrowed by its prefix."""
+_MAX_ID = 512
 _RETRIABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def node_id(path: str) -> str:
+    """The node's document id: the path itself, or for a path longer than Elasticsearch
+    takes as an id (512 bytes), `#` and a hash of it (the path is in the document)."""
+    if len(path) <= _MAX_ID // 4 or len(path.encode()) <= _MAX_ID:
+        return path
+    return "#" + hashlib.blake2b(path.encode(), digest_size=32).hexdigest()
 
 
 def node_document(path: str, flag: int) -> dict[str, Any]:
@@ -275,8 +285,12 @@ class ElasticsearchIndex:
                 self._wake = trio.Event()
             if self._pending:
                 await self._retrying("ensure", self._ensure_index)
-                size = min(len(self._pending), self.config.bulk_size)
-                await self._retrying("bulk", partial(self._bulk, self._pending[:size]))
+                step = self.config.bulk_size
+                size = min(len(self._pending), step * self.config.bulk_concurrency)
+                async with trio.open_nursery() as bulks:
+                    for first in range(0, size, step):
+                        part = self._pending[first : min(first + step, size)]
+                        bulks.start_soon(self._retrying, "bulk", partial(self._bulk, part))
                 del self._pending[:size]
                 self._written += size
             self._progress.set()
@@ -301,7 +315,7 @@ class ElasticsearchIndex:
         """Upsert `batch`; keep in it only the nodes that failed with a retriable status."""
         operations: list[dict[str, Any]] = []
         for path, flag in batch:
-            operations.append({"update": {"_id": path}})
+            operations.append({"update": {"_id": node_id(path)}})
             operations.append({"doc": node_document(path, flag), "doc_as_upsert": True})
         response = await self._es.bulk(
             index=self.config.index,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from cyanite_py.settings import settings
 
 
@@ -12,10 +14,11 @@ from cyanite_py.settings import settings
 class ElasticsearchIndexConfig:
     """`index:` settings for `type: elasticsearch`.
 
-    `bulk_size` nodes at most per bulk request; queued nodes are written at least every
-    `flush_interval` seconds; failed writes are retried after `retry_min` seconds, doubling
-    up to `retry_max`; each request gives up after `request_timeout` seconds; `page_size`
-    hits per search request (results page past it with `search_after`).
+    `bulk_size` nodes at most per bulk request, `bulk_concurrency` requests at once; queued
+    nodes are written at least every `flush_interval` seconds; failed writes are retried
+    after `retry_min` seconds, doubling up to `retry_max`; each request gives up after
+    `request_timeout` seconds; `page_size` hits per search request (results page past it
+    with `search_after`).
     """
 
     type: Literal["elasticsearch"] = "elasticsearch"
@@ -24,6 +27,7 @@ class ElasticsearchIndexConfig:
     username: str | None = None
     password: str | None = None
     bulk_size: int = 5000
+    bulk_concurrency: int = Field(default=4, ge=1)
     flush_interval: float = 1.0
     request_timeout: float = 10.0
     retry_min: float = 0.1
