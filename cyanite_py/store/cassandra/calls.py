@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from cassandra.cluster import ResponseFuture
 from cassandra.policies import HostStateListener
 
 from cyanite_py.counters import Counter
+from cyanite_py.store.cassandra.layout import Block
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +111,14 @@ class HostEvents(HostStateListener):  # type: ignore[misc]
 
 def ignore(rows: list[Any]) -> None:
     """The answer to a statement that returns no rows."""
+
+
+def file_by_path(blocks: defaultdict[str, list[Block]], rows: Counter) -> Handler:
+    """The handler that files a read's rows by path into `blocks`."""
+
+    def keep(found: list[Block]) -> None:
+        for row in found:
+            blocks[row[0]].append(row)
+        rows.inc(len(found))
+
+    return keep

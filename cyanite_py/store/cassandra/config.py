@@ -29,9 +29,7 @@ class CassandraStoreConfig:
     """`store:` settings for `type: cassandra`. `create_schema` applies `schema_cql` at
     start-up, with TimeWindowCompactionStrategy windows of `compaction_window` (a whole
     number of hours; about the longest period divided by 30); `max_in_flight` bounds the
-    requests awaiting an answer at once; a read asks for `read_paths` paths a request, and
-    is sent to the next replica each `read_retry_delay` seconds the ones asked leave it
-    unanswered (0: never), so a slow or restarting node does not stall queries.
+    requests awaiting an answer at once; a read asks for `read_paths` paths a request.
     `protocol_version` 4 is the default because the driver checksums every frame of
     version 5 in Python, which costs a large read a third of its time or more."""
 
@@ -47,7 +45,6 @@ class CassandraStoreConfig:
     request_timeout: Duration = 10
     max_in_flight: PositiveInt = 16
     read_paths: PositiveInt = 16
-    read_retry_delay: Annotated[float, Field(ge=0)] = 1.0
     protocol_version: Annotated[int, Field(ge=3, le=6)] = 4
     create_schema: bool = True
     compaction_window: Duration = 86400
@@ -113,3 +110,8 @@ def schema_cql(keyspace: str, replication_factor: int, compaction_window: int = 
         + "\n"
         + PATH_LOG_CQL.format(keyspace=keyspace, ttl=LOG_TTL)
     )
+
+
+def statements(cql: str) -> list[str]:
+    """The statements of a CQL script, one request each."""
+    return [part.strip() for part in cql.split(";") if part.strip()]

@@ -6,7 +6,6 @@ from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.policies import (
-    ConstantSpeculativeExecutionPolicy,
     DCAwareRoundRobinPolicy,
     ExponentialReconnectionPolicy,
     HostStateListener,
@@ -20,9 +19,6 @@ from cyanite_py.store.cassandra.layout import NEEDS, VALUE_COLUMNS
 RECONNECT_MAX_DELAY = 10.0
 """Seconds between attempts at most, so a restarted node is used again soon."""
 READ_PROFILE = "cyanite_read"
-SPECULATIVE_READS = 2
-"""Further replicas a read is sent to, one every `read_retry_delay`, while none answered: a
-replica that has just restarted, or is compacting, answers slowly for a while."""
 
 
 class Connection:
@@ -63,8 +59,6 @@ class Connection:
         self.select_path_log = session.prepare(
             f"SELECT path FROM {ks}.path_log WHERE minute = ? AND written >= ?"
         )
-        for read in (*self.select_blocks.values(), self.select_paths, self.select_path_log):
-            read.is_idempotent = True  # may be sent again to another replica
         key = "path = ? AND precision = ? AND part = ? AND start = ?"
         self.select_block = session.prepare(
             f"SELECT stamp, offsets, {', '.join(VALUE_COLUMNS)} FROM {ks}.block WHERE {key}"
@@ -83,20 +77,16 @@ class Connection:
 
 def connect(config: CassandraStoreConfig, listener: HostStateListener) -> Connection:
     """A session on the cluster (blocking: runs in a worker thread)."""
-    speculation = None
-    if config.read_retry_delay > 0:
-        speculation = ConstantSpeculativeExecutionPolicy(config.read_retry_delay, SPECULATIVE_READS)
     profiles = {
         name: ExecutionProfile(
             load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
             request_timeout=config.request_timeout,
             row_factory=tuple_factory,
             consistency_level=ConsistencyLevel.name_to_value[consistency],
-            speculative_execution_policy=speculative,
         )
-        for name, consistency, speculative in (
-            (EXEC_PROFILE_DEFAULT, config.write_consistency, None),
-            (READ_PROFILE, config.read_consistency, speculation),
+        for name, consistency in (
+            (EXEC_PROFILE_DEFAULT, config.write_consistency),
+            (READ_PROFILE, config.read_consistency),
         )
     }
     auth = None

@@ -32,6 +32,11 @@ from cyanite_py.store.cassandra.layout import (
     folded,
 )
 
+FOLD_GRACE = 120
+"""Seconds after a block's end before the store stops counting its parts: late points and
+the last checkpoints of its windows come first."""
+FOLD_INTERVAL = 30.0
+"""Seconds between looks for blocks to fold."""
 FOLD_MIN_ROWS = 8
 """Rows of its own a block needs before it is folded: a replayed block, written in a few
 large parts, is read fast as it is."""

@@ -39,11 +39,18 @@ from cyanite_py.model import Resolution, Series, SnapshotBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.cassandra import paths as paths_log
-from cyanite_py.store.cassandra.calls import Calls, Handler, HostEvents, Request, ignore
-from cyanite_py.store.cassandra.config import CassandraStoreConfig, schema_cql
+from cyanite_py.store.cassandra.calls import (
+    Calls,
+    Handler,
+    HostEvents,
+    Request,
+    file_by_path,
+    ignore,
+)
+from cyanite_py.store.cassandra.config import CassandraStoreConfig, schema_cql, statements
 from cyanite_py.store.cassandra.connection import READ_PROFILE, Connection, connect
 from cyanite_py.store.cassandra.encode import block_batch, routing_key
-from cyanite_py.store.cassandra.fold import BlockKey, FoldQueue, fold
+from cyanite_py.store.cassandra.fold import FOLD_GRACE, FOLD_INTERVAL, BlockKey, FoldQueue, fold
 from cyanite_py.store.cassandra.layout import (
     Block,
     RowValues,
@@ -55,18 +62,11 @@ from cyanite_py.store.cassandra.layout import (
 
 log = logging.getLogger(__name__)
 
-FOLD_GRACE = 120
-"""Seconds after a block's end before the store stops counting its parts: late points and
-the last checkpoints of its windows come first."""
-FOLD_INTERVAL = 30.0
-"""Seconds between looks for blocks to fold."""
+READ_ATTEMPTS = 2
+"""A timed-out read is sent once more, when the driver may ask another replica first."""
 MAX_BATCH_ROWS = 128
 """Rows of one unlogged batch at most: past a few dozen, a larger batch saves little."""
 _OPS = ("write", "read", "schema", "fold")
-
-
-def _statements(cql: str) -> list[str]:
-    return [part.strip() for part in cql.split(";") if part.strip()]
 
 
 class CassandraStore:
@@ -97,6 +97,9 @@ class CassandraStore:
             op: registry.counter("store_cassandra_rows", "Block rows written or read", op=op)
             for op in ("write", "read")
         }
+        self._read_retries = registry.counter(
+            "store_cassandra_read_retries", "Reads sent again after timing out"
+        )
         self._folds = FoldQueue(FOLD_GRACE)
         self._folded = registry.counter("store_cassandra_folds", "Blocks folded into one row")
         self._fold_parts = registry.counter(
@@ -157,21 +160,21 @@ class CassandraStore:
         if not parts or not unique:
             await trio.lowlevel.checkpoint()
             return {}
-        blocks: defaultdict[str, list[Block]] = defaultdict(list)
-
-        def keep(rows: list[Block]) -> None:
-            for row in rows:
-                blocks[row[0]].append(row)
-            self._rows["read"].inc(len(rows))
-
         step = self.config.read_paths
         precision = resolution.precision
-        chunks = (unique[i : i + step] for i in range(0, len(unique), step))
-        await self._send(
-            conn,
-            ((select, (chunk, precision, parts, first_block, end), keep) for chunk in chunks),
-            "read",
-        )
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            blocks: defaultdict[str, list[Block]] = defaultdict(list)
+            keep = file_by_path(blocks, self._rows["read"])
+            chunks = (unique[i : i + step] for i in range(0, len(unique), step))
+            requests = ((select, (c, precision, parts, first_block, end), keep) for c in chunks)
+            try:
+                await self._send(conn, requests, "read")
+                break
+            except StoreUnavailable as error:
+                timed_out = isinstance(error.__cause__, OperationTimedOut | ReadTimeout)
+                if attempt == READ_ATTEMPTS or not timed_out:
+                    raise
+                self._read_retries.inc()
         return {
             path: series(path, held, start, end, precision, aggregate)
             for path, held in blocks.items()
@@ -340,7 +343,7 @@ class CassandraStore:
     async def _apply_schema(self, conn: Connection) -> None:
         config = self.config
         cql = schema_cql(config.keyspace, config.replication_factor, config.compaction_window)
-        for statement in _statements(cql):
+        for statement in statements(cql):
             await self._send_all(conn, [(statement, (), ignore)], "schema")
 
     async def _shutdown(self) -> None:
