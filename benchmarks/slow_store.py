@@ -65,6 +65,9 @@ class SlowStore:
     async def load_paths(self) -> list[str]:
         return await self._inner.load_paths()
 
+    async def load_paths_since(self, cursor: int) -> tuple[list[str], int]:
+        return await self._inner.load_paths_since(cursor)
+
 
 @dataclass
 class FirstWait:
