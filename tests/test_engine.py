@@ -390,3 +390,18 @@ def test_new_series_past_the_minutes_share_wait_for_the_next_minute() -> None:
     h.take(h.engine.ingest(keyed(table, (2, 7, NOW + 61))))
     h.flush_all()
     assert {s.path: s.sum for s in h.snapshots()} == {"x": 1.0, "y": 1.0, "z": 7.0}
+
+
+def test_paths_with_empty_nodes_are_kept_as_graphite_can_query_them() -> None:
+    h = Harness({"default": ["10s:1h"]})
+    h.ingest(("a..b", 1, NOW), (".a.b", 2, NOW), ("a.b.", 3, NOW), ("a.b", 4, NOW), ("..", 9, NOW))
+    table = PathTable()
+    table.names.extend(["...", "c..d"])
+    h.take(h.engine.ingest(keyed(table, (0, 1, NOW), (1, 5, NOW), (0, 1, NOW))))
+    h.flush_all()
+    assert {s.path: (s.count, s.sum) for s in h.snapshots()} == {"a.b": (4, 10.0), "c.d": (1, 5.0)}
+    assert h.indexed == ["a.b", "c.d"]
+    assert h.registry.value("engine_points_refused", reason="no_nodes") == 3
+    assert h.registry.value("engine_paths_respelled") == 6
+    assert h.engine.open_window("a..b", Resolution(10, 3600)) is None
+    assert h.engine.resolutions_for("..") == (Resolution(10, 3600),)

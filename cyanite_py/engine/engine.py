@@ -67,6 +67,7 @@ class Engine:
             on_new_paths,
             registry.counter("engine_series_created", "paths first seen"),
             SeriesAdmission(config.max_series, config.max_new_series_per_minute, registry, clock),
+            registry,
         )
         self._windows = OpenWindows(
             self._slots,
@@ -169,7 +170,7 @@ class Engine:
         values = np.concatenate([np.asarray(batch.values, dtype=np.float64) for batch in batches])
         admitted = ids >= 0
         if not admitted.all():
-            self._paths.refused(int(np.count_nonzero(~admitted)))
+            self._paths.refused(ids[~admitted])
             ids, times, values = ids[admitted], times[admitted], values[admitted]
         keep = times <= now + self.drift.max_future
         if not keep.all():

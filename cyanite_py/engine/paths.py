@@ -12,11 +12,23 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from cyanite_py.counters import Counter
+from cyanite_py.counters import Counter, Registry
 from cyanite_py.engine.admission import SeriesAdmission
 from cyanite_py.engine.columns import GrowingColumn, Slots
 from cyanite_py.engine.rules import Rule, match_rule
 from cyanite_py.model import EngineBatch, IntArray, PathTable, PointBatch, Resolution
+
+REFUSED = -1
+"""The id of a path refused a series for now (see `SeriesAdmission`)."""
+NO_NODES = -2
+"""The id of a path with no nodes at all (`.`, `..`): nothing Graphite could query."""
+
+
+def queryable(path: str) -> str:
+    """`path` without empty nodes (`.a..b.` is `a.b`), the spelling Graphite can query."""
+    if path.startswith(".") or path.endswith(".") or ".." in path:
+        return ".".join(node for node in path.split(".") if node)
+    return path
 
 
 class PathRegistry:
@@ -29,9 +41,16 @@ class PathRegistry:
         on_new_paths: Callable[[Sequence[str]], None],
         created: Counter,
         admission: SeriesAdmission,
+        registry: Registry,
     ) -> None:
         self.table = PathTable()
         self._admission = admission
+        self._respelled = registry.counter(
+            "engine_paths_respelled", "paths with empty nodes, taken without them"
+        )
+        self._empty = registry.counter(
+            "engine_points_refused", "points of new paths refused, by the bound", reason="no_nodes"
+        )
         self._rules = rules
         self._slots = slots
         self._on_new_paths = on_new_paths
@@ -77,23 +96,26 @@ class PathRegistry:
             ids = known.values[batch.keys]
         return ids
 
-    def refused(self, points: int) -> None:
-        """Count points dropped because their paths were refused a series."""
-        self._admission.refused(points, len(self))
+    def refused(self, ids: IntArray) -> None:
+        """Count the points dropped because their paths (ids below 0) were refused."""
+        empty = int(np.count_nonzero(ids == NO_NODES))
+        self._empty.inc(empty)
+        if len(ids) > empty:
+            self._admission.refused(len(ids) - empty, len(self))
 
     def slots_of(self, ids: IntArray) -> tuple[IntArray, IntArray]:
         """Each path's first slot and how many slots (resolutions) it has."""
         return self._first_slot.values[ids], self._resolution_count.values[ids]
 
     def resolutions_for(self, path: str) -> tuple[Resolution, ...]:
-        path_id = self._ids.get(path)
-        rule = match_rule(self._rules, path) if path_id is None else self._rule_of(path_id)
+        path_id = self._ids.get(path, NO_NODES)
+        rule = match_rule(self._rules, path) if path_id < 0 else self._rule_of(path_id)
         return self._rules[rule].resolutions
 
     def slot(self, path: str, resolution: Resolution) -> int | None:
         """The slot of `path` at `resolution`, if the engine has seen the path."""
-        path_id = self._ids.get(path)
-        if path_id is None:
+        path_id = self._ids.get(path, NO_NODES)
+        if path_id < 0:
             return None
         resolutions = self._rules[self._rule_of(path_id)].resolutions
         if resolution not in resolutions:
@@ -107,11 +129,24 @@ class PathRegistry:
         ids = list(map(self._ids.get, paths))
         if None in ids:
             unknown = (path for path, found in zip(paths, ids, strict=True) if found is None)
-            new = list(dict.fromkeys(unknown))
-            admitted = self._admission.admit(len(new), len(self))
-            self._register(new[:admitted])
-            ids = [self._ids.get(path, -1) for path in paths]
+            self._take(list(dict.fromkeys(unknown)))
+            ids = [self._ids.get(path, REFUSED) for path in paths]
         return np.asarray(ids, dtype=np.int64)
+
+    def _take(self, unknown: list[str]) -> None:
+        """Register new paths under the spelling Graphite can query: another spelling of a
+        path becomes another name for it, and a path with no nodes is refused for good."""
+        spelled = {raw: queryable(raw) for raw in unknown}
+        fresh = list(dict.fromkeys(path for path in spelled.values() if path not in self._ids))
+        fresh = [path for path in fresh if path]
+        self._register(fresh[: self._admission.admit(len(fresh), len(self))])
+        for raw, path in spelled.items():
+            if raw != path:
+                self._respelled.inc()
+                if not path:
+                    self._ids[raw] = NO_NODES
+                elif path in self._ids:
+                    self._ids[raw] = self._ids[path]
 
     def _register(self, paths: list[str]) -> None:
         """Number new paths and give each a slot per resolution of its rule, column-wise."""
