@@ -1,8 +1,10 @@
-"""Who may ask the API: basic credentials or a bearer token when configured, and HTTPS."""
+"""Who may ask the API and who did: credentials or a token when configured, HTTPS, and
+the access log."""
 
 from __future__ import annotations
 
 import base64
+import logging
 import ssl
 import subprocess
 from pathlib import Path
@@ -59,3 +61,13 @@ async def test_https_when_given_a_certificate(tmp_path: Path) -> None:
         assert answer.json() == {"response": "pong"}
         with pytest.raises(httpx.HTTPError):
             await s.http.get("/ping")
+
+
+async def test_the_access_log_has_a_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="cyanite_py.access")
+    async with running_server(
+        server_config(api={"host": "127.0.0.1", "port": 0, "access_log": True})
+    ) as s:
+        await s.http.get("/metrics/find", params={"query": "x.*"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "cyanite_py.access"]
+    assert any('GET /metrics/find "query=x.%2A" 200' in line for line in lines), lines

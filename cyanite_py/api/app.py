@@ -33,6 +33,7 @@ from cyanite_py.reporter import prometheus_text
 from cyanite_py.store.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
+ACCESS_LOG = logging.getLogger("cyanite_py.access")
 
 
 class PayloadTooLarge(BadRequest):
@@ -175,7 +176,8 @@ class ApiServer:
         settings.bind = [f"{host}:{self.config.port}"]
         settings.certfile = self.config.certfile
         settings.keyfile = self.config.keyfile
-        settings.accesslog = None
+        settings.accesslog = ACCESS_LOG if self.config.access_log else None
+        settings.access_log_format = '%(h)s %(m)s %(U)s "%(q)s" %(s)s %(b)s bytes %(D)sus "%(a)s"'
         settings.graceful_timeout = 1.0
         settings.loglevel = "WARNING"
         async with trio.open_nursery() as nursery:

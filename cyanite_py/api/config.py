@@ -36,6 +36,8 @@ class ApiConfig:
     token: str | None = None
     certfile: str | None = None
     keyfile: str | None = None
+    access_log: bool = False
+    """Log one line per request (`cyanite_py.access`, at info), as web servers do."""
 
     def __post_init__(self) -> None:
         if self.timeout <= 0:
