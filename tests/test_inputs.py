@@ -134,3 +134,17 @@ def test_pickled_paths_with_whitespace_or_empty_are_rejected_even_in_bulk() -> N
     batch = points_from_items(items, 99, lambda reason, count: reasons.append(reason))
     assert list(zip(batch.paths, batch.times, strict=True)) == [("ok.a", 1), ("ok.b", 99)]
     assert reasons == ["path", "path"]
+
+
+async def test_udp_counters_exist_only_when_udp_is_on_and_name_the_bound_port(
+    nursery: trio.Nursery,
+) -> None:
+    registry = Registry()
+    for udp in (False, True):
+        send, _ = trio.open_memory_channel[EngineBatch](1)
+        config = CarbonInputConfig(host="127.0.0.1", port=0, udp=udp)
+        await nursery.start(CarbonInput(config, send, registry).run)
+    inputs = {dict(labels).get("input") for _, _, labels, _, _ in registry.samples()}
+    udp_inputs = {name for name in inputs if name and name.startswith("carbon_udp_")}
+    assert len(udp_inputs) == 1
+    assert udp_inputs != {"carbon_udp_0"}

@@ -61,7 +61,7 @@ class CarbonInput:
         self.config = config
         self._send = send
         self._tcp = InputCounters(registry, f"carbon_tcp_{config.port}")
-        self._udp = InputCounters(registry, f"carbon_udp_{config.port}")
+        self._registry = registry
         self._gate = ConnectionGate(config.max_connections, config.idle_timeout, self._tcp)
         self._workers = (
             ParseWorkers(
@@ -153,7 +153,7 @@ class CarbonInput:
     async def _serve_udp(
         self, port: int, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        counters = self._udp
+        counters = InputCounters(self._registry, f"carbon_udp_{port}")  # only when UDP is on
         datagrams = receive_datagrams(
             self.config.host, port, task_status, counters, self.config.receive_buffer
         )
