@@ -179,3 +179,14 @@ async def test_a_store_that_is_away_gives_503_not_500(world: World) -> None:
         response = await client.get("/metrics", params={"path": "*.*", "from": "-1h"})
     assert response.status_code == 503
     assert "connection refused" in response.json()["message"]
+
+
+async def test_infinities_are_written_as_graphite_web_writes_them(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    await world.ingest(("fine.inf", float("inf"), NOW - 30), ("fine.inf", 1.0, NOW - 20))
+    answer = await client.get(
+        "/metrics", params={"path": "fine.inf", "from": "-1min", "agg": "max"}
+    )
+    assert b"1e9999" in answer.content
+    assert answer.json()["series"]["fine.inf"][3:5] == [float("inf"), 1.0]

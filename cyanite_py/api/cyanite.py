@@ -10,7 +10,7 @@ from starlette.routing import Route
 from cyanite_py.api.attime import parse_time
 from cyanite_py.api.errors import BadRequest, require
 from cyanite_py.api.offload import Evaluator, ThreadSource
-from cyanite_py.api.responses import json_bytes, json_response
+from cyanite_py.api.responses import json_bytes, json_ready, json_response
 from cyanite_py.model import AGGREGATES
 from cyanite_py.query import regrid
 
@@ -63,7 +63,7 @@ def routes(reader: Evaluator) -> list[Route]:
                     "from": min((s.start for s in found), default=start),
                     "to": max((s.end for s in found), default=end),
                     "step": step,
-                    "series": {series.path: series.values for series in found},
+                    "series": {series.path: json_ready(series.values) for series in found},
                 },
                 option=orjson.OPT_SERIALIZE_NUMPY,
             )

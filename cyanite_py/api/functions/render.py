@@ -17,13 +17,10 @@ from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import Any
 
-import numpy as np
 import orjson
 
 from cyanite_py.api.functions.series import RenderSeries, consolidate
-
-_POSITIVE_INFINITY = orjson.Fragment(b"1e9999")
-_NEGATIVE_INFINITY = orjson.Fragment(b"-1e9999")
+from cyanite_py.api.responses import json_values
 
 
 def fit_points(data: Sequence[RenderSeries], max_points: int) -> list[RenderSeries]:
@@ -65,23 +62,13 @@ def timestamps(series: RenderSeries) -> range:
     return range(series.start, series.end + 1, series.step * series.values_per_point)
 
 
-def _json_values(values: Any) -> list[Any]:
-    """Values as JSON-ready Python objects: NaN to null, infinities to ±1e9999."""
-    listed: list[Any] = values.tolist()
-    infinite = np.isinf(values)
-    if infinite.any():
-        for index in np.flatnonzero(infinite):
-            listed[index] = _POSITIVE_INFINITY if values[index] > 0 else _NEGATIVE_INFINITY
-    return listed
-
-
 def to_json(data: Sequence[RenderSeries], max_points: int | None, no_null_points: bool) -> bytes:
     """`[{"target", "tags", "datapoints": [[value, time], ...]}, ...]`, NaN as null."""
     if max_points is not None:
         data = fit_points(data, max_points)
     output = []
     for series in data:
-        pairs = zip(_json_values(series.values), timestamps(series), strict=False)
+        pairs = zip(json_values(series.values), timestamps(series), strict=False)
         datapoints = [[value, time] for value, time in pairs]
         if no_null_points:
             datapoints = [point for point in datapoints if not _is_null(point[0])]
