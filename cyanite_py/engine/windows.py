@@ -113,10 +113,8 @@ class OpenWindows:
         """The part of these slots' open windows not yet handed on, now counted as handed."""
         s = self._slots
         slots = slots[s.unsaved_count[slots] > 0]
-        batch = self._batch(
-            slots, s.start[slots], s.unsaved_count[slots], s.unsaved_sum[slots], s.min[slots],
-            s.max[slots],
-        )  # fmt: skip
+        unsaved = (s.unsaved_count[slots], s.unsaved_sum[slots])
+        batch = self._batch(slots, s.start[slots], *unsaved, s.min[slots], s.max[slots])
         s.unsaved_count[slots] = 0
         s.unsaved_sum[slots] = 0.0
         return batch
