@@ -42,14 +42,14 @@ cluster_token() {
         "$1" "$CASSANDRA_CLUSTER_NODES"
 }
 
-# cluster_seeds: every node is a seed, so any of them starts without the others.
-cluster_seeds() {
-    local k seeds=()
+# cluster_addresses PORT: "127.0.0.1:PORT,127.0.0.2:PORT,…", one per node.
+cluster_addresses() {
+    local k addresses=()
     for k in $(seq "$CASSANDRA_CLUSTER_NODES"); do
-        seeds+=("127.0.0.$k:$CASSANDRA_CLUSTER_STORAGE_PORT")
+        addresses+=("127.0.0.$k:$1")
     done
     local IFS=,
-    echo "${seeds[*]}"
+    echo "${addresses[*]}"
 }
 
 # cluster_sees_all K: whether node K's log, since its last start, says every other node is up.
@@ -76,7 +76,7 @@ cassandra_cluster_start() {
         port_open "127.0.0.$k" "$CASSANDRA_CLUSTER_PORT" &&
             die "cassandra-cluster: 127.0.0.$k:$CASSANDRA_CLUSTER_PORT is taken by a process this script did not start"
         cassandra_configure "$dir" "127.0.0.$k" "$CASSANDRA_CLUSTER_PORT" \
-            "$CASSANDRA_CLUSTER_STORAGE_PORT" "$(cluster_seeds)" "$(cluster_token "$k")"
+            "$CASSANDRA_CLUSTER_STORAGE_PORT" "$(cluster_addresses "$CASSANDRA_CLUSTER_STORAGE_PORT")" "$(cluster_token "$k")"
         say "cassandra-cluster: starting node $k on 127.0.0.$k (log: $dir/logs/cassandra.log)"
         cassandra_launch "$dir" "$CASSANDRA_CLUSTER_HEAP" "$dir/cassandra.pid" "$dir/logs/cassandra.log"
         started+=("$k")
@@ -99,7 +99,7 @@ cassandra_cluster_start() {
         done
     done
     ((${#started[@]})) && say "cassandra-cluster: node(s) ${started[*]} up in $((SECONDS - begin)) s"
-    cassandra_cluster_hosts
+    cluster_addresses "$CASSANDRA_CLUSTER_PORT"  # where clients connect, as CASSANDRA_CLUSTER_HOSTS takes them
 }
 
 cassandra_cluster_stop() {
@@ -107,16 +107,6 @@ cassandra_cluster_stop() {
     for k in $(cluster_nodes "${1:-}"); do
         stop_pid "$(cluster_node_dir "$k")/cassandra.pid" "cassandra-cluster node $k"
     done
-}
-
-# cassandra_cluster_hosts: "127.0.0.1:PORT,…", as CASSANDRA_CLUSTER_HOSTS takes them.
-cassandra_cluster_hosts() {
-    local k hosts=()
-    for k in $(seq "$CASSANDRA_CLUSTER_NODES"); do
-        hosts+=("127.0.0.$k:$CASSANDRA_CLUSTER_PORT")
-    done
-    local IFS=,
-    echo "${hosts[*]}"
 }
 
 cassandra_cluster_status() {
