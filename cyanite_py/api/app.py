@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cyanite_py.api import cyanite, graphite, web
+from cyanite_py.api import cyanite, graphite, protocol_errors, web
 from cyanite_py.api.auth import RequireCredentials
 from cyanite_py.api.bounded import ReadLimits
 from cyanite_py.api.config import ApiConfig
@@ -171,6 +171,7 @@ class ApiServer:
         self._app = app
 
     async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        protocol_errors.install()
         settings = hypercorn.config.Config()
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         settings.bind = [f"{host}:{self.config.port}"]
