@@ -9,7 +9,7 @@ its status, /ping's median, p99 and worst latency during it, and the server's re
 memory (now and at its peak). The last request is the slowest one the default bounds
 allow: sumSeries over 1,000 series of a day at 10 s (8.6 million cells).
 
-    .venv/bin/python benchmarks/hostile_requests.py [--repeat 3]
+    .venv/bin/python benchmarks/hostile_requests.py [--repeat 3] [--only TEXT]
 """
 
 from __future__ import annotations
@@ -99,6 +99,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--only",
+        action="append",
+        help="run only the requests whose name contains this text (repeatable)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as (process, ports):
         paths = fill(ports["carbon"])
@@ -117,6 +122,8 @@ def main() -> None:
                 time.sleep(3)
             print(f"{'(no request: /ping alone)':32} {'':>6} {'':>9} {_pings(idle.latencies)}")
             for name, route, params in REQUESTS:
+                if args.only and not any(text in name for text in args.only):
+                    continue
                 times, statuses = [], set()
                 with PingSampler(base) as pings:
                     time.sleep(0.05)
