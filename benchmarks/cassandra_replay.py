@@ -130,21 +130,21 @@ async def reads(
     index.add(paths)
     _, receive = trio.open_memory_channel[PointBatch](1)
     engine = Engine(
-        EngineConfig(rules={"default": [FINE, COARSE]}),  # type: ignore[call-arg]
+        EngineConfig(rules={"default": [FINE, COARSE]}),
         DriftConfig(),
         receive,
-        lambda batch: None,
+        store.write,
         index.add,
         registry,
     )
-    reader = Reader(store, index, engine)  # type: ignore[arg-type]
+    reader = Reader(store, index, engine)
     transport = httpx.ASGITransport(app=build_app(reader, registry))
     render = {"from": "-1d", "until": "now", "format": "json", "maxDataPoints": "1000"}
     hundred = paths[:100]
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
         every = {**render, "target": "sumSeries(replay.*.*)"}
         one = {**render, "target": paths[0]}
-        metrics = [("path", path) for path in hundred] + [("from", "-1h"), ("agg", "mean")]
+        metrics = (*(("path", path) for path in hundred), ("from", "-1h"), ("agg", "mean"))
         return {
             f"/render sumSeries {len(paths)} x 1 day": await latencies(
                 requests, lambda: client.post("/render", data=every)

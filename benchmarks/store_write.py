@@ -33,7 +33,7 @@ async def bench(directory: Path, paths_count: int, windows: int) -> None:
     now = int(time.time())
     base = now - now % 3600 - 3600
     paths = [f"bench.host{i // 100:03d}.metric{i % 100:02d}" for i in range(paths_count)]
-    config = SqliteStoreConfig(path=str(directory / "bench.db"))  # type: ignore[call-arg]
+    config = SqliteStoreConfig(path=str(directory / "bench.db"))
     async with trio.open_nursery() as nursery:
         store = SqliteStore(config, Registry())
         await nursery.start(store.run)

@@ -13,7 +13,7 @@ from cyanite_py.api.config import ApiConfig
 from cyanite_py.counters import Registry
 from cyanite_py.engine import DriftConfig, Engine, EngineConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
-from cyanite_py.model import PointBatch, Resolution, Series, SnapshotBatch
+from cyanite_py.model import PointBatch, Resolution, Series
 from cyanite_py.query import Reader
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
@@ -28,7 +28,6 @@ class World:
         self.registry = Registry()
         self.store = MemoryStore(MemoryStoreConfig(), self.registry, clock=lambda: NOW)
         self.index = MemoryIndex(MemoryIndexConfig(), self.registry)
-        self.pending: list[SnapshotBatch] = []
         _, receive = trio.open_memory_channel[PointBatch](1)
         rules = {
             "^fine": [Resolution(10, 3600), Resolution(60, 86400)],
@@ -38,7 +37,7 @@ class World:
             EngineConfig(rules=rules),
             DriftConfig(),
             receive,
-            self.pending.append,
+            self.store.write,
             self.index.add,
             self.registry,
             clock=lambda: NOW,
@@ -48,10 +47,8 @@ class World:
 
     async def ingest(self, *points: tuple[str, float, int]) -> None:
         paths, values, times = zip(*points, strict=True)
-        self.pending.append(self.engine.ingest(PointBatch(list(paths), list(values), list(times))))
-        for batch in self.pending:
-            await self.store.write(batch)
-        self.pending.clear()
+        batch = PointBatch(list(paths), list(values), list(times))
+        await self.store.write(self.engine.ingest(batch))
 
 
 @pytest.fixture

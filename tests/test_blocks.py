@@ -72,7 +72,7 @@ def test_whatever_is_packed_unpacks_per_path_to_the_same_windows(
     expected: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for p, t, v in points:
         expected[p][t * 10] += v
-    blocks: dict[int, list[bytes]] = defaultdict(list)
+    blocks: dict[int, list[memoryview]] = defaultdict(list)
     for path_id, _, _, _, data in rows:
         blocks[path_id].append(data)
     assert blocks.keys() == expected.keys()

@@ -22,7 +22,8 @@ NOW = 1_700_000_000 - 1_700_000_000 % 3600
 
 
 class Harness:
-    """An engine with a settable clock, collecting what it hands on."""
+    """An engine with a settable clock, collecting what it hands on; `rules` as Cyanite
+    spells them."""
 
     def __init__(
         self,
@@ -36,8 +37,9 @@ class Harness:
         self.indexed: list[str] = []
         self.registry = Registry()
         self.send, receive = trio.open_memory_channel[PointBatch](16)
+        spelled = rules or {"default": ["10s:1d", "5m:30d"]}
         config = EngineConfig(
-            rules=rules or {"default": ["10s:1d", "5m:30d"]},  # type: ignore[arg-type]
+            rules={pattern: list(map(Resolution.parse, each)) for pattern, each in spelled.items()},
             checkpoint_interval=checkpoint,
             **engine,
         )

@@ -38,10 +38,10 @@ class World:
         self.index = MemoryIndex(MemoryIndexConfig(), registry)
         _, receive = trio.open_memory_channel[PointBatch](1)
         self.engine = Engine(
-            EngineConfig(rules={"^m\\.": [COARSE], "default": [FINE]}),  # type: ignore[call-arg]
+            EngineConfig(rules={"^m\\.": [COARSE], "default": [FINE]}),
             DriftConfig(),
             receive,
-            lambda batch: None,
+            self.store.write,
             self.index.add,
             registry,
             clock=lambda: NOW,
@@ -79,8 +79,10 @@ class World:
     def context(self, start: int = T0, end: int = T0 + 50, xff: float = 0.0) -> Context:
         return Context(self.reader, start, end, NOW, FUNCTIONS, x_files_factor=xff)
 
-    async def render(self, target: str, **context: float) -> list[RenderSeries]:
-        return await evaluate(parse(target), self.context(**context))  # type: ignore[arg-type]
+    async def render(
+        self, target: str, start: int = T0, end: int = T0 + 50, xff: float = 0.0
+    ) -> list[RenderSeries]:
+        return await evaluate(parse(target), self.context(start, end, xff))
 
 
 @pytest.fixture

@@ -19,8 +19,10 @@ from tests.test_functions import T0, N, World, named, values, world
 
 __all__ = ["world"]
 
-# a.b1 read from 20 s before the range: None, None, 1, 2, 3, 4, 5 with a season of 2
-FORECAST = [N, 1.0, 1.10035, 1.38133, 1.726097]
+# a.b1 read from 20 s before the range: None, None, 1, 2, 3, 4, 5 with a season of 2; the
+# first point, after the gap, has no prediction
+PREDICTED = [1.0, 1.10035, 1.38133, 1.726097]
+FORECAST = [N, *PREDICTED]
 DEVIATION = [0.1, 0.1, 0.279965, 0.351867, 0.579359]
 
 
@@ -40,18 +42,17 @@ async def test_holt_winters_bands_aberration_and_area(world: World) -> None:
         "holtWintersConfidenceLower(a.b1)",
         "holtWintersConfidenceUpper(a.b1)",
     )
-    spread = [3 * d for d in DEVIATION]
+    spread = [3 * d for d in DEVIATION[1:]]
+    upper_band = [f + s for f, s in zip(PREDICTED, spread, strict=True)]
     assert values(lower)[1:] == pytest.approx(
-        [f - s for f, s in zip(FORECAST[1:], spread[1:], strict=True)], abs=1e-5
+        [f - s for f, s in zip(PREDICTED, spread, strict=True)], abs=1e-5
     )
-    assert values(upper)[1:] == pytest.approx(
-        [f + s for f, s in zip(FORECAST[1:], spread[1:], strict=True)], abs=1e-5
-    )
+    assert values(upper)[1:] == pytest.approx(upper_band, abs=1e-5)
     assert values(lower)[0] is None
     (aberration,) = await world.render("holtWintersAberration(a.b1, 3, '20s', '20s')")
     assert aberration.name == "holtWintersAberration(a.b1)"
-    above = [0] + [v - u for v, u in zip([2, 3, 4, 5], values(upper)[1:], strict=True)]
-    assert values(aberration) == pytest.approx(above)
+    above = [0] + [v - u for v, u in zip([2, 3, 4, 5], upper_band, strict=True)]
+    assert values(aberration) == pytest.approx(above, abs=1e-5)
     area = await world.render("holtWintersConfidenceArea(a.b1, 3, '20s', '20s')")
     assert [series.name for series in area] == ["holtWintersConfidenceArea(a.b1)"] * 2
 

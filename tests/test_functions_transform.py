@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from cyanite_py.api.functions import FUNCTIONS, Context, InputError, evaluate
+from cyanite_py.api.functions import FUNCTIONS, Context, InputError, RenderSeries, evaluate
 from cyanite_py.api.limits import Budget, LimitExceeded
 from cyanite_py.api.target import parse
 from tests.test_functions import NOW, T0, N, World, named, values, world
@@ -54,13 +54,13 @@ async def test_exponential_moving_average(world: World) -> None:
 async def test_a_window_charges_its_cells(world: World) -> None:
     """A sliding window lays out points x window cells; running sums do not."""
 
-    def render(target: str) -> object:
+    async def render(target: str) -> list[RenderSeries]:
         ctx = Context(world.reader, T0, T0 + 50, NOW, FUNCTIONS, budget=Budget(100))
-        return evaluate(parse(target), ctx)
+        return await evaluate(parse(target), ctx)
 
-    assert len(await render("movingAverage(a.b1, 30)")) == 1  # type: ignore[misc]
+    assert len(await render("movingAverage(a.b1, 30)")) == 1
     with pytest.raises(LimitExceeded, match="moving window of 30 points"):
-        await render("movingMax(a.b1, 30)")  # type: ignore[misc]
+        await render("movingMax(a.b1, 30)")
 
 
 async def test_scale_to_seconds_delay_and_powers(world: World) -> None:

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +14,8 @@ import trio
 from cyanite_py.api import graphite
 from cyanite_py.api.app import build_app
 from cyanite_py.api.config import ApiConfig
+from cyanite_py.api.functions.render import to_json
+from cyanite_py.api.functions.series import RenderSeries
 from cyanite_py.counters import Registry
 from tests.test_functions import NOW, T0, World
 
@@ -27,8 +30,8 @@ async def world() -> World:
     return world
 
 
-def client_for(world: World, **config: object) -> httpx.AsyncClient:
-    app = build_app(world.reader, Registry(), ApiConfig(**config))  # type: ignore[arg-type]
+def client_for(world: World, **config: Any) -> httpx.AsyncClient:
+    app = build_app(world.reader, Registry(), ApiConfig(**config))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cyanite")
 
 
@@ -173,16 +176,17 @@ async def test_a_glob_with_many_stars_over_a_long_node_answers(world: World) -> 
     assert [node["text"] for node in response.json()] == ["aab"]
 
 
-def blocking_to_json(entered: threading.Event, release: threading.Event) -> Callable[..., bytes]:
+def blocking_to_json(
+    entered: threading.Event, release: threading.Event
+) -> Callable[[Sequence[RenderSeries], int | None, bool], bytes]:
     """`to_json` that first signals it started, then waits (in its thread) to be released."""
-    real = graphite.to_json
 
-    def to_json(*args: object, **kwargs: object) -> bytes:
+    def blocking(data: Sequence[RenderSeries], max_points: int | None, no_nulls: bool) -> bytes:
         entered.set()
         release.wait(timeout=10)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return to_json(data, max_points, no_nulls)
 
-    return to_json
+    return blocking
 
 
 async def test_ping_answers_while_a_render_is_evaluating(
@@ -213,7 +217,7 @@ async def test_a_request_past_the_timeout_answers_503(
     entered, release = threading.Event(), threading.Event()
     monkeypatch.setattr(graphite, "to_json", blocking_to_json(entered, release))
     registry = Registry()
-    app = build_app(world.reader, registry, ApiConfig(timeout=1))  # type: ignore[arg-type]
+    app = build_app(world.reader, registry, ApiConfig(timeout=1))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://cyanite") as client:
         response = await client.get("/render", params={"target": "a.*"})

@@ -101,7 +101,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 @given(request=requests())
 async def test_no_route_answers_a_5xx(request: tuple[str, str, list[tuple[str, str]]]) -> None:
     route, method, params = request
-    safe = [(name, value.encode("utf-8", "replace").decode()) for name, value in params]
+    safe = tuple((name, value.encode("utf-8", "replace").decode()) for name, value in params)
     with trio.fail_after(30):
         async with client() as http:
             if method == "POST":

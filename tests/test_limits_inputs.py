@@ -7,6 +7,7 @@ import pickle
 import socket
 import struct
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 import trio
@@ -23,18 +24,18 @@ LOOPBACK = "127.0.0.1"
 Started = tuple[int, trio.MemoryReceiveChannel[EngineBatch], Registry, str]
 
 
-async def start_carbon(nursery: trio.Nursery, **config: object) -> Started:
+async def start_carbon(nursery: trio.Nursery, **config: Any) -> Started:
     send, receive = trio.open_memory_channel[EngineBatch](100)
     registry = Registry()
-    settings = CarbonInputConfig(host=LOOPBACK, port=0, **config)  # type: ignore[arg-type]
+    settings = CarbonInputConfig(host=LOOPBACK, port=0, **config)
     port = await nursery.start(CarbonInput(settings, send, registry).run)
     return port, receive, registry, f"carbon_tcp_{settings.port}"
 
 
-async def start_pickle(nursery: trio.Nursery, **config: object) -> Started:
+async def start_pickle(nursery: trio.Nursery, **config: Any) -> Started:
     send, receive = trio.open_memory_channel[EngineBatch](100)
     registry = Registry()
-    settings = PickleInputConfig(host=LOOPBACK, port=0, **config)  # type: ignore[arg-type]
+    settings = PickleInputConfig(host=LOOPBACK, port=0, **config)
     component = PickleInput(settings, send, registry)
     port = await nursery.start(component.run)
     return port, receive, registry, f"pickle_{settings.port}"
@@ -138,10 +139,10 @@ def spoofed(agent: int) -> bytes:
     return data[:8] + socket.inet_aton(f"10.0.{agent >> 8}.{agent & 255}") + data[12:]
 
 
-async def start_sflow(nursery: trio.Nursery, **config: object) -> tuple[int, Registry]:
+async def start_sflow(nursery: trio.Nursery, **config: Any) -> tuple[int, Registry]:
     send, receive = trio.open_memory_channel[EngineBatch](10_000)
     registry = Registry()
-    settings = SflowInputConfig(host=LOOPBACK, port=0, **config)  # type: ignore[arg-type]
+    settings = SflowInputConfig(host=LOOPBACK, port=0, **config)
     port = await nursery.start(SflowInput(settings, send, registry).run)
     nursery.start_soon(drain, receive)
     return port, registry

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +44,16 @@ class Replay:
         self.now = START + SPAN
 
     def engine(self) -> Engine:
-        config = EngineConfig(rules={"default": ["10s:1d", "1m:1d"]})  # type: ignore[dict-item]
+        config = EngineConfig(rules={"default": list(RESOLUTIONS)})
         _, receive = trio.open_memory_channel[PointBatch](1)
         return Engine(
-            config, DriftConfig(grace=10), receive, self._unused, list, Registry(), self.clock
+            config,
+            DriftConfig(grace=10),
+            receive,
+            self._unused,
+            self._no_index,
+            Registry(),
+            self.clock,
         )
 
     def clock(self) -> float:
@@ -54,6 +61,9 @@ class Replay:
 
     async def _unused(self, batch: SnapshotBatch) -> None:
         raise AssertionError("the test hands batches to the store itself")
+
+    def _no_index(self, paths: Sequence[str]) -> None:
+        """There is no index: the store learns new paths from the batches it is handed."""
 
     async def open_store(self, nursery: trio.Nursery) -> SqliteStore:
         store = SqliteStore(SqliteStoreConfig(path=self.path), Registry(), clock=self.clock)

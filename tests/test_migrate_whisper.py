@@ -95,9 +95,15 @@ def test_every_point_lands_in_its_windows_exactly(tmp_path: Path) -> None:
     assert fine_sum == expected
     assert set(fine_count.values()) == {1.0}
     per_minute = windows_of(recent, 60)
-    for aggregate, reduce in [("sum", sum), ("min", min), ("max", max), ("count", len)]:
+    reducers: dict[str, Callable[[list[float]], float]] = {
+        "sum": sum,
+        "min": min,
+        "max": max,
+        "count": len,
+    }
+    for aggregate, reduce in reducers.items():
         found = read_back(config, "web01.cpu.user", COARSE, start, end, aggregate)
-        assert found == {w: float(reduce(vs)) for w, vs in per_minute.items()}, aggregate  # type: ignore[operator]
+        assert found == {w: float(reduce(vs)) for w, vs in per_minute.items()}, aggregate
 
 
 def test_each_time_is_read_from_the_finest_archive_that_holds_it(tmp_path: Path) -> None:

@@ -105,7 +105,7 @@ async def test_bad_lines_are_counted_by_reason_in_the_worker(nursery: trio.Nurse
 
 def worker_pids() -> list[int]:
     """This process's children running a parse worker."""
-    children = []
+    children: list[int] = []
     for task in Path("/proc/self/task").iterdir():
         children.extend(int(pid) for pid in (task / "children").read_text().split())
     return [

@@ -56,7 +56,8 @@ async def png(client: httpx.AsyncClient, **params: Any) -> np.ndarray[Any, Any]:
 
 def near(pixels: np.ndarray[Any, Any], color: tuple[int, int, int]) -> np.ndarray[Any, Any]:
     """Where the pixels are within a little of `color` (lines are anti-aliased)."""
-    return np.all(np.abs(pixels.astype(int) - color) <= 40, axis=-1)  # type: ignore[no-any-return]
+    close: np.ndarray[Any, Any] = np.all(np.abs(pixels.astype(int) - color) <= 40, axis=-1)
+    return close
 
 
 async def test_png_has_the_size_asked_for(client: httpx.AsyncClient) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pydantic
 import pytest
@@ -11,7 +12,7 @@ import trio
 
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.sflow import SflowInput, SflowInputConfig
-from cyanite_py.model import PointBatch
+from cyanite_py.model import EngineBatch, PointBatch
 from tests.sflow_vectors import BINS, interface_datagram, pcap_udp_payloads
 
 NOW = 1_700_000_000
@@ -23,7 +24,7 @@ class Running:
     """A started input on a free port, with the channel it feeds and its counters."""
 
     def __init__(
-        self, port: int, batches: trio.MemoryReceiveChannel[PointBatch], registry: Registry
+        self, port: int, batches: trio.MemoryReceiveChannel[EngineBatch], registry: Registry
     ):
         self.port = port
         self.batches = batches
@@ -38,6 +39,7 @@ class Running:
     async def receive(self) -> dict[str, float]:
         with trio.fail_after(5):
             batch = await self.batches.receive()
+        assert isinstance(batch, PointBatch)
         assert batch.times == [NOW] * len(batch)
         self.points += len(batch)
         return dict(zip(batch.paths, batch.values, strict=True))
@@ -56,8 +58,8 @@ Start = Callable[..., Awaitable[Running]]
 
 @pytest.fixture
 def start(nursery: trio.Nursery) -> Start:
-    async def start(capacity: int = 100, **config: object) -> Running:
-        send, receive = trio.open_memory_channel[PointBatch](capacity)
+    async def start(capacity: int = 100, **config: Any) -> Running:
+        send, receive = trio.open_memory_channel[EngineBatch](capacity)
         registry = Registry()
         component = SflowInput(
             SflowInputConfig(**{"host": LOOPBACK, "port": 0, **config}),

@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -333,7 +334,7 @@ def test_config_defaults_and_validation() -> None:
     assert (config.read_consistency, config.write_consistency) == ("ONE", "ONE")
     assert config.create_schema
     assert CassandraStoreConfig(request_timeout="1m").request_timeout == 60  # type: ignore[arg-type]
-    for bad in (
+    bad_settings: list[dict[str, Any]] = [
         {"keyspace": "metric; DROP"},
         {"write_consistency": "SOME"},
         {"cluster": []},
@@ -341,9 +342,11 @@ def test_config_defaults_and_validation() -> None:
         {"read_paths": 0},
         {"compaction_window": "90m"},
         {"colour": "blue"},
-    ):
-        with pytest.raises(ValueError):
-            CassandraStoreConfig(**bad)  # type: ignore[arg-type]
+    ]
+    for bad in bad_settings:
+        (key,) = bad
+        with pytest.raises(ValueError, match=key):
+            CassandraStoreConfig(**bad)
 
 
 def _closed_port() -> int:

@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,8 +34,8 @@ from tests.store_contract import (
 )
 
 
-def config_at(tmp_path: Path, **changes: object) -> SqliteStoreConfig:
-    return SqliteStoreConfig(path=str(tmp_path / "deep" / "dir" / "cyanite.db"), **changes)  # type: ignore[arg-type]
+def config_at(tmp_path: Path, **changes: Any) -> SqliteStoreConfig:
+    return SqliteStoreConfig(path=str(tmp_path / "deep" / "dir" / "cyanite.db"), **changes)
 
 
 @pytest.fixture
@@ -206,7 +207,7 @@ async def test_sqlite_errors_raise_store_unavailable(tmp_path: Path, nursery: tr
 async def test_unopenable_file_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    store = SqliteStore(SqliteStoreConfig(path=str(blocker / "cyanite.db")), Registry())  # type: ignore[call-arg]
+    store = SqliteStore(SqliteStoreConfig(path=str(blocker / "cyanite.db")), Registry())
     with pytest.raises(StoreUnavailable, match="cannot open SQLite store"):
         await store.run()
 

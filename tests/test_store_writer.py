@@ -46,6 +46,9 @@ class FailingStore:
     async def load_paths(self) -> list[str]:
         return await self.inner.load_paths()
 
+    async def load_paths_since(self, cursor: int) -> tuple[list[str], int]:
+        return await self.inner.load_paths_since(cursor)
+
 
 def make_batch(path: str, windows: int, new: bool = False) -> SnapshotBatch:
     return SnapshotBatch.of(
