@@ -22,6 +22,7 @@ import trio
 from cyanite_py import __version__
 from cyanite_py.config import Config, ConfigError, load_config, require_extras
 from cyanite_py.migrate.commands import import_whisper, rules_from
+from cyanite_py.runtime import tune_for_latency
 from cyanite_py.server import Server
 from cyanite_py.store.cassandra.config import CassandraStoreConfig, schema_cql
 
@@ -101,6 +102,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Modules, classes and configuration live as long as the process: leave them out of
     # every full collection, and out of the one at exit, which otherwise walks them all.
     gc.freeze()
+    tune_for_latency()
     return _run(partial(_serve_until_signalled, config))
 
 
