@@ -8,10 +8,35 @@ from typing import Protocol
 import trio
 
 from cyanite_py.model import Resolution, Series, SnapshotBatch
+from cyanite_py.store.events import Event, EventQuery, NewEvent
 
 
 class StoreUnavailable(Exception):
     """The store cannot take or answer a request now; the caller may retry later."""
+
+
+class EventStore(Protocol):
+    """Keeps events (graphite-web's annotations) until they are deleted; each method
+    raises `StoreUnavailable` when the store cannot answer."""
+
+    async def add_event(self, new: NewEvent) -> Event:
+        """Store `new` under an id of its own, and return it so numbered."""
+        ...
+
+    async def get_event(self, event_id: int) -> Event | None: ...
+
+    async def delete_event(self, event_id: int) -> bool:
+        """Remove the event; whether there was one."""
+        ...
+
+    async def find_events(self, query: EventQuery) -> list[Event]:
+        """The events `query` selects, oldest first, at most `query.limit`."""
+        ...
+
+    async def known_tags(self, tags: Sequence[str]) -> set[str]:
+        """Those of `tags` that some event was ever stored with (graphite-web's default
+        tag match leaves the others out of a query)."""
+        ...
 
 
 class Store(Protocol):
@@ -56,4 +81,14 @@ class Store(Protocol):
         """The paths written since `cursor` (0: every path) and the cursor to ask with next,
         so an index learns the paths that other servers write to a shared store. A path may
         come back more than once; the cursor means something to its own store only."""
+        ...
+
+
+class StoreWithEvents(Store, Protocol):
+    """A store that also keeps the events posted to the API, as every configurable store
+    does; the parts that only write or read windows ask for a plain `Store`."""
+
+    @property
+    def events(self) -> EventStore:
+        """Where this store keeps events."""
         ...

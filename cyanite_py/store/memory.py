@@ -16,6 +16,7 @@ import trio
 from cyanite_py.counters import Registry
 from cyanite_py.model import Resolution, Series, SnapshotBatch, Windows
 from cyanite_py.settings import Duration, settings
+from cyanite_py.store.events import MemoryEvents
 
 Stored = list[float]
 """`[period, count, sum, min, max]` of one window, updated in place on merge."""
@@ -52,6 +53,7 @@ class MemoryStore:
         self._expired = registry.counter(
             "store_snapshots_expired", "Windows removed after their period", store="memory"
         )
+        self.events = MemoryEvents()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, PositiveInt
 
 from cyanite_py.settings import Duration, settings
+from cyanite_py.store.cassandra.event_tables import EVENTS_CQL
 from cyanite_py.store.cassandra.paths import LOG_TTL, PATH_LOG_CQL
 
 Consistency = Literal[
@@ -96,8 +97,9 @@ def schema_cql(keyspace: str, replication_factor: int, compaction_window: int = 
 
     `block` rows are one path's windows of one block, column-wise, in partitions bounded
     to 8,192 windows (`layout`); `path_log` keeps new paths by minute for a while
-    (`paths`); every row expires through a TTL of its
-    resolution's period, so whole SSTables of one compaction window expire together.
+    (`paths`); events are kept until deleted (`event_tables`); every block row expires
+    through a TTL of its resolution's period, so whole SSTables of one compaction window
+    expire together.
     Folding a block deletes its parts: `gc_grace_seconds` is Cassandra's default
     `max_hint_window` (3 h), so a replica that missed a delete gets it from a hint before
     the tombstone can be dropped, and no part comes back to be counted twice."""
@@ -109,6 +111,8 @@ def schema_cql(keyspace: str, replication_factor: int, compaction_window: int = 
         )
         + "\n"
         + PATH_LOG_CQL.format(keyspace=keyspace, ttl=LOG_TTL)
+        + "\n"
+        + EVENTS_CQL.format(keyspace=keyspace)
     )
 
 

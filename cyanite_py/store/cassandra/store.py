@@ -50,6 +50,7 @@ from cyanite_py.store.cassandra.calls import (
 from cyanite_py.store.cassandra.config import CassandraStoreConfig, schema_cql, statements
 from cyanite_py.store.cassandra.connection import READ_PROFILE, Connection, connect
 from cyanite_py.store.cassandra.encode import block_batch, routing_key
+from cyanite_py.store.cassandra.events import CassandraEvents
 from cyanite_py.store.cassandra.fold import FOLD_GRACE, FOLD_INTERVAL, BlockKey, FoldQueue, fold
 from cyanite_py.store.cassandra.layout import (
     Block,
@@ -79,6 +80,7 @@ class CassandraStore:
         self._in_flight = trio.Semaphore(config.max_in_flight)
         self._log = RateLimitedLog(log)
         self._stamped: tuple[SnapshotBatch, int] | None = None
+        self.events = CassandraEvents(self._require, self._send)
         self._written = registry.counter(
             "store_snapshots_written", "Snapshots persisted by the store", store="cassandra"
         )

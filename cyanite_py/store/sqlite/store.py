@@ -30,6 +30,7 @@ from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.lockfile import LockedByAnother, LockFile
 from cyanite_py.store.sqlite import writes
 from cyanite_py.store.sqlite.config import MAX_RECENT_WRITES, SqliteStoreConfig
+from cyanite_py.store.sqlite.events import SqliteEvents
 from cyanite_py.store.sqlite.groups import GROUP_PATHS
 from cyanite_py.store.sqlite.reads import Read
 from cyanite_py.store.sqlite.schema import load_paths, load_paths_since, open_database
@@ -80,6 +81,7 @@ class SqliteStore:
         self._checkpoints = registry.counter(
             "store_checkpoints", "Write-ahead log copies into the file", store="sqlite"
         )
+        self.events = SqliteEvents(self._write_lock, self._on_writer, self._on_reader)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Open the file (creating it and its directory), then compact when due and expire
