@@ -8,6 +8,8 @@ from typing import Protocol
 
 import trio
 
+from cyanite_py.tags import TagFilter, TagQuery
+
 PathLoader = Callable[[], Awaitable[list[str]]]
 PathsSince = Callable[[int], Awaitable[tuple[list[str], int]]]
 """`Store.load_paths_since`: the paths written since a cursor, and the next cursor."""
@@ -30,8 +32,51 @@ class Node:
         return self.path.rpartition(".")[2]
 
 
-class Index(Protocol):
-    """Keeps paths, answers per-node Graphite globs with the matching nodes."""
+@dataclass(frozen=True, slots=True)
+class TagValue:
+    """One value of a tag, and how many tagged series hold it."""
+
+    value: str
+    count: int
+
+
+class TagIndex(Protocol):
+    """Answers Graphite's tag queries over the tagged paths (`name;tag=value;...`).
+
+    Every answer is sorted and holds at most `limit` entries (`limit` >= 0), the first
+    ones in order; the caller decides whether a full answer means there were more.
+    """
+
+    async def find_series(self, query: TagQuery, limit: int) -> list[str]:
+        """The tagged paths whose tags meet every expression of `query`."""
+        ...
+
+    async def list_tags(self, tag_filter: TagFilter | None, limit: int) -> list[str]:
+        """The tags of the tagged paths (`name` among them) that `tag_filter` matches."""
+        ...
+
+    async def list_values(
+        self, tag: str, value_filter: TagFilter | None, limit: int
+    ) -> list[TagValue]:
+        """The values of `tag` that `value_filter` matches, each with how many paths hold it."""
+        ...
+
+    async def autocomplete_tags(self, query: TagQuery | None, prefix: str, limit: int) -> list[str]:
+        """Tags starting with `prefix`: of every tagged path when `query` is None, else of
+        the paths `query` matches, less the tags `query` names."""
+        ...
+
+    async def autocomplete_values(
+        self, query: TagQuery | None, tag: str, prefix: str, limit: int
+    ) -> list[str]:
+        """Values of `tag` starting with `prefix`: of every tagged path when `query` is
+        None, else of the paths `query` matches."""
+        ...
+
+
+class Index(TagIndex, Protocol):
+    """Keeps paths, answers per-node Graphite globs with the matching nodes, and tag
+    queries over the tagged paths."""
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Open the index (loading what it needs), report readiness, serve until cancelled."""
@@ -46,5 +91,7 @@ class Index(Protocol):
         ...
 
     async def find(self, pattern: str) -> list[Node]:
-        """Nodes whose path matches `pattern` node by node, sorted by path."""
+        """Nodes whose path matches `pattern` node by node, sorted by path. Globs never
+        reach tagged paths; a pattern holding `;` finds the tagged path spelled exactly so
+        (one leaf), as graphite-web finds it."""
         ...

@@ -6,6 +6,9 @@ to date from it every `refresh_interval`, so paths that other servers sharing th
 wrote are found here too, at most that long (plus the writer's delay) after. A glob with
 wildcards is walked in a worker thread, so a broad one never stalls the event loop, and
 a walk that matches more than `max_matches` nodes at any level stops with `TooManyMatches`.
+
+Tagged paths (`name;tag=value`) stay out of the tree, as globs never list them: they go
+to a `TagTable`, which answers the tag queries in a worker thread, as broad globs are.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import trio
 from pydantic import Field
 
 from cyanite_py.counters import Registry
-from cyanite_py.index.base import Node, PathLoader, PathsSince
+from cyanite_py.index.base import Node, PathLoader, PathsSince, TagValue
 from cyanite_py.index.glob import GlobError, compile_pattern, has_wildcard
+from cyanite_py.index.memory_tags import TagTable
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
+from cyanite_py.tags import TagFilter, TagQuery, is_tagged
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +68,7 @@ class MemoryIndex:
     ) -> None:
         self.config = config
         self._root = _TreeNode()
+        self._tags = TagTable()
         self._load_paths = load_paths
         self._paths_since = paths_since
         self._cursor = 0
@@ -84,7 +90,11 @@ class MemoryIndex:
         self._refused = registry.counter(
             "index_finds_refused", "globs refused for matching more than index.max_matches"
         )
-        registry.gauge("index_paths", "leaf paths in the index", lambda: float(self._leaves))
+        registry.gauge("index_paths", "leaf paths in the index", lambda: float(self.paths()))
+
+    def paths(self) -> int:
+        """Leaf paths held, tagged ones included."""
+        return self._leaves + len(self._tags)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Rebuild from the store before reporting ready; if the store is away, report
@@ -113,11 +123,11 @@ class MemoryIndex:
             self._refresh_failures.inc()
             self._log.warning("refresh", "index not refreshed from the store: %s", error)
             return
-        before = self._leaves
+        before = self.paths()
         self.add(paths)
         self._cursor = cursor
         self._refreshes.inc()
-        self._learned.inc(self._leaves - before)
+        self._learned.inc(self.paths() - before)
 
     async def _rebuild(self) -> bool:
         try:
@@ -137,8 +147,12 @@ class MemoryIndex:
 
     def add(self, paths: Sequence[str]) -> None:
         root = self._root
+        tags = self._tags
+        tagged = len(tags)
         added = 0
         for path in paths:
+            if is_tagged(path) and tags.take(path):
+                continue
             node = root
             for name in path.split("."):
                 children = node.children
@@ -152,12 +166,14 @@ class MemoryIndex:
                 node.leaf = True
                 added += 1
         self._leaves += added
-        self._added.inc(added)
+        self._added.inc(added + len(tags) - tagged)
 
     async def flush(self) -> None:
         """Nothing is queued: `add` is immediate."""
 
     async def find(self, pattern: str) -> list[Node]:
+        if ";" in pattern and pattern in self._tags:
+            return [Node(pattern, leaf=True, branch=False)]
         if not has_wildcard(pattern):
             return sorted(self.find_now(pattern))
         return await trio.to_thread.run_sync(self._find_sorted, pattern, abandon_on_cancel=True)
@@ -200,3 +216,35 @@ class MemoryIndex:
             if not frontier:
                 return []
         return [Node(path[:-1], node.leaf, bool(node.children)) for path, node in frontier]
+
+    async def find_series(self, query: TagQuery, limit: int) -> list[str]:
+        tags = self._tags
+        return await trio.to_thread.run_sync(tags.find_series, query, limit, abandon_on_cancel=True)
+
+    async def list_tags(self, tag_filter: TagFilter | None, limit: int) -> list[str]:
+        tags = self._tags
+        return await trio.to_thread.run_sync(
+            tags.list_tags, tag_filter, limit, abandon_on_cancel=True
+        )
+
+    async def list_values(
+        self, tag: str, value_filter: TagFilter | None, limit: int
+    ) -> list[TagValue]:
+        tags = self._tags
+        return await trio.to_thread.run_sync(
+            tags.list_values, tag, value_filter, limit, abandon_on_cancel=True
+        )
+
+    async def autocomplete_tags(self, query: TagQuery | None, prefix: str, limit: int) -> list[str]:
+        tags = self._tags
+        return await trio.to_thread.run_sync(
+            tags.autocomplete_tags, query, prefix, limit, abandon_on_cancel=True
+        )
+
+    async def autocomplete_values(
+        self, query: TagQuery | None, tag: str, prefix: str, limit: int
+    ) -> list[str]:
+        tags = self._tags
+        return await trio.to_thread.run_sync(
+            tags.autocomplete_values, query, tag, prefix, limit, abandon_on_cancel=True
+        )
