@@ -82,8 +82,7 @@ async def replay(store: CassandraStore, paths: list[str], now: int, registry: Re
             for batch in batches:
                 await writer.submit(batch)
                 submitted += len(batch)
-        while writer.buffered:
-            await trio.sleep(0.05)
+        await writer.drain()
         elapsed = time.perf_counter() - started
         nursery.cancel_scope.cancel()
     return submitted / elapsed

@@ -73,32 +73,30 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
 
 
-async def main(url: str, repeat: int) -> None:
+async def main(url: str, name: str, repeat: int) -> None:
+    """Load the same paths into a memory index and into Elasticsearch index `name`, then time
+    each query against both."""
     paths = tree()
-    name = f"bench_paths_{uuid.uuid4().hex[:12]}"
     memory = MemoryIndex(MemoryIndexConfig(), Registry())
     elastic = ElasticsearchIndex(ElasticsearchIndexConfig(url=url, index=name), Registry())
-    try:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(memory.run)
-            await nursery.start(elastic.run)
-            print(f"{len(paths):,} paths")
-            print(f"load: memory {await timed_load(memory, paths):.1f}s, ", end="", flush=True)
-            print(f"elasticsearch {await timed_load(elastic, paths):.1f}s")
-            header = f"{'memory ms p50/p95':>22} {'elasticsearch ms p50/p95':>26}"
-            print(f"{'query':40} {'nodes':>8} {header}")
-            for pattern in QUERIES:
-                mem, found = await latencies(memory.find, pattern, repeat)
-                es, es_found = await latencies(elastic.find, pattern, repeat)
-                assert found == es_found, (pattern, found, es_found)
-                print(
-                    f"{pattern:40} {found:>8,} "
-                    f"{statistics.median(mem):>11.2f} / {p95(mem):>8.2f} "
-                    f"{statistics.median(es):>15.2f} / {p95(es):>8.2f}"
-                )
-            nursery.cancel_scope.cancel()
-    finally:
-        httpx.delete(f"{url}/{name}", timeout=120)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(memory.run)
+        await nursery.start(elastic.run)
+        print(f"{len(paths):,} paths")
+        print(f"load: memory {await timed_load(memory, paths):.1f}s, ", end="", flush=True)
+        print(f"elasticsearch {await timed_load(elastic, paths):.1f}s")
+        header = f"{'memory ms p50/p95':>22} {'elasticsearch ms p50/p95':>26}"
+        print(f"{'query':40} {'nodes':>8} {header}")
+        for pattern in QUERIES:
+            mem, found = await latencies(memory.find, pattern, repeat)
+            es, es_found = await latencies(elastic.find, pattern, repeat)
+            assert found == es_found, (pattern, found, es_found)
+            print(
+                f"{pattern:40} {found:>8,} "
+                f"{statistics.median(mem):>11.2f} / {p95(mem):>8.2f} "
+                f"{statistics.median(es):>15.2f} / {p95(es):>8.2f}"
+            )
+        nursery.cancel_scope.cancel()
 
 
 if __name__ == "__main__":
@@ -108,4 +106,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--repeat", type=int, default=20)
     arguments = parser.parse_args()
-    trio.run(main, arguments.url.rstrip("/"), arguments.repeat)
+    url = arguments.url.rstrip("/")
+    index = f"bench_paths_{uuid.uuid4().hex[:12]}"
+    try:
+        trio.run(main, url, index, arguments.repeat)
+    finally:
+        httpx.delete(f"{url}/{index}", timeout=120)

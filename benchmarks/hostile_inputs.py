@@ -53,10 +53,8 @@ def ping_stats(latencies: list[float]) -> str:
 
 
 def idle_sockets(api: int, carbon: int) -> None:
-    sockets = []
     with PingSampler(f"http://{HOST}:{api}") as pings:
-        for _ in range(1100):
-            sockets.append(socket.create_connection((HOST, carbon)))
+        sockets = [socket.create_connection((HOST, carbon)) for _ in range(1100)]
         time.sleep(1)
     print(
         f"1,100 idle carbon connections: {counted(api, 'too_many_connections')} refused; "

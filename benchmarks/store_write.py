@@ -47,7 +47,7 @@ async def bench(directory: Path, paths_count: int, windows: int) -> None:
             del found
         read = len(STORE_RESOLUTIONS) * paths_count * windows / (time.perf_counter() - started)
         nursery.cancel_scope.cancel()
-    size = sum(f.stat().st_size for f in directory.glob("bench.db*"))
+    size = sum([(await f.stat()).st_size for f in await trio.Path(directory).glob("bench.db*")])
     total = len(STORE_RESOLUTIONS) * paths_count * windows
     print(f"{paths_count} paths x {len(STORE_RESOLUTIONS)} resolutions x {windows} windows")
     print(f"  {total} snapshots in {windows} batches of {total // windows}")

@@ -1,11 +1,11 @@
-"""Starting a real server on free ports, and talking to it as clients do."""
+"""Starting a real server on free ports, talking to it as clients do, and waiting for it."""
 
 from __future__ import annotations
 
 import pickle
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,6 +16,20 @@ from cyanite_py.config import Config, parse_config
 from cyanite_py.counters import Registry
 from cyanite_py.model import EngineBatch, KeyedPoints, PointBatch
 from cyanite_py.server import Bound, Server
+
+UNTIL_SECONDS = 10
+"""How long `Running.until` waits for a counter."""
+
+
+async def wait_until(condition: Callable[[], object], interval: float = 0.01) -> None:
+    """Return once `condition()` is true; the caller bounds the wait with `trio.fail_after`.
+
+    This polls because what the tests wait for (a counter, a gauge, a buffer's size, a
+    worker process, another server) changes without an event to wait on, and the server
+    grows no events only for its tests.
+    """
+    while not condition():  # noqa: ASYNC110 - nothing to wait on (see the docstring)
+        await trio.sleep(interval)
 
 
 async def collect(
@@ -82,11 +96,11 @@ class Running:
         async with stream:
             await stream.send_all(struct.pack("!I", len(payload)) + payload)
 
-    async def until(self, counter: str, at_least: int, timeout: float = 10) -> None:
-        """Wait until a counter (summed over labels) reaches `at_least`."""
-        with trio.fail_after(timeout):
-            while self.registry.total(counter) < at_least:
-                await trio.sleep(0.01)
+    async def until(self, counter: str, at_least: int) -> None:
+        """Wait until a counter (summed over labels) reaches `at_least`, for at most
+        `UNTIL_SECONDS`; a longer wait uses `wait_until` under its own deadline."""
+        with trio.fail_after(UNTIL_SECONDS):
+            await wait_until(lambda: self.registry.total(counter) >= at_least)
 
     async def metrics(self, **params: Any) -> dict[str, Any]:
         response = await self.http.get("/metrics", params=params)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import base64
 import logging
 import ssl
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
+import trio
 
 from cyanite_py.config import ConfigError, parse_config
 from tests.helpers import running_server, server_config
@@ -52,7 +52,7 @@ async def test_https_when_given_a_certificate(tmp_path: Path) -> None:
     request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
     subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
     files = ["-keyout", str(key), "-out", str(cert)]
-    subprocess.run([*request, *subject, *files], check=True, capture_output=True)
+    await trio.run_process([*request, *subject, *files], capture_stdout=True, capture_stderr=True)
     api = {"host": "127.0.0.1", "port": 0, "certfile": str(cert), "keyfile": str(key)}
     async with running_server(server_config(api=api)) as s:
         trusted = ssl.create_default_context(cafile=str(cert))

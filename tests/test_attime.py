@@ -64,10 +64,20 @@ def test_time_zone_moves_day_references() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["-5m", "-1x", "", "yesterdayish", "25:00_20240101", "-", "now-h", "2pm+1q"]
+    ("text", "message"),
+    [
+        ("-5m", "time unit 'm'"),
+        ("-1x", "time unit 'x'"),
+        ("", "empty time"),
+        ("yesterdayish", "unknown day reference"),
+        ("25:00_20240101", "expected HH:MM_YYYYMMDD"),
+        ("-", "time offset '-'"),
+        ("now-h", "time offset '-h'"),
+        ("2pm+1q", "time unit 'q'"),
+    ],
 )
-def test_bad_times_are_value_errors(text: str) -> None:
-    with pytest.raises(ValueError):
+def test_bad_times_are_value_errors(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         parse_time(text, NOW)
 
 
@@ -87,17 +97,23 @@ def test_offsets_and_intervals() -> None:
     assert parse_offset("+2h") == 7200
     assert parse_interval("-7d") == 7 * 86400
     assert parse_interval("5min") == 300
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="interval '0s' is empty"):
         parse_interval("0s")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="time unit '' in '5'"):
         parse_offset("5")
 
 
 @pytest.mark.parametrize(
-    "text", ["1" + "0" * 25, "1/1/99999999999999999999", "-1000000000y", "now+999999999999999d"]
+    ("text", "message"),
+    [
+        ("1" + "0" * 25, "out of range"),
+        ("1/1/99999999999999999999", "invalid time '1/1/9"),
+        ("-1000000000y", "longer than"),
+        ("now+999999999999999d", "longer than"),
+    ],
 )
-def test_times_beyond_the_calendar_are_value_errors(text: str) -> None:
-    with pytest.raises(ValueError):
+def test_times_beyond_the_calendar_are_value_errors(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         parse_time(text, NOW)
 
 

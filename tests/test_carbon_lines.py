@@ -83,7 +83,8 @@ def test_infinite_values_are_kept() -> None:
 def test_arbitrary_bytes_never_raise(chunk: bytes) -> None:
     points, _ = parse(chunk)
     for path, _, timestamp in points:
-        assert path and not any(c.isspace() for c in path)
+        assert path
+        assert not any(c.isspace() for c in path)
         assert timestamp >= 0
 
 

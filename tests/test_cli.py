@@ -121,7 +121,8 @@ def test_a_store_that_cannot_open_is_one_line(tmp_path: Path) -> None:
     result = run("serve", "--config", str(config))
     assert result.returncode == 2
     [line] = error_lines(result.stderr)
-    assert "cannot start" in line and str(database) in line
+    assert "cannot start" in line
+    assert str(database) in line
 
 
 def test_a_back_end_whose_extra_is_missing_names_the_extra(

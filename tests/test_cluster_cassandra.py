@@ -5,7 +5,7 @@ are answered all along, and the server's counters show the node going and coming
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import trio
@@ -18,7 +18,7 @@ from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.cassandra.config import CassandraStoreConfig
 from cyanite_py.store.cassandra.store import CassandraStore
 from tests.fixtures_cassandra import services, split_hosts
-from tests.helpers import Running, now, running_server, server_config
+from tests.helpers import Running, now, running_server, server_config, wait_until
 
 pytestmark = pytest.mark.cassandra_cluster
 
@@ -67,14 +67,16 @@ def hosts_up(s: Running) -> float:
     )
 
 
-async def wait_for(condition: object, what: str, timeout: float = 120) -> None:
-    """Until `condition()` holds, failing with `what` after `timeout` seconds."""
-    assert callable(condition)
-    with trio.move_on_after(timeout):
-        while not condition():
-            await trio.sleep(0.2)
+WAIT_SECONDS = 120
+"""How long the cluster may take to notice a node going or coming back."""
+
+
+async def wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Until `condition()` holds, failing with `what` after `WAIT_SECONDS`."""
+    with trio.move_on_after(WAIT_SECONDS):
+        await wait_until(condition, 0.2)
         return
-    pytest.fail(f"not within {timeout} s: {what}")
+    pytest.fail(f"not within {WAIT_SECONDS} s: {what}")
 
 
 async def read_back(

@@ -13,7 +13,7 @@ from cassandra.cluster import Session
 from cyanite_py.config import Config
 from cyanite_py.store.cassandra.layout import PART_WINDOWS
 from tests.fixtures_cassandra import split_hosts
-from tests.helpers import Running, now, running_server, server_config
+from tests.helpers import Running, now, running_server, server_config, wait_until
 
 pytestmark = pytest.mark.cassandra
 
@@ -32,9 +32,9 @@ def cassandra_config(hosts: str, keyspace: str) -> Config:
     )
 
 
-async def values(s: Running, path: str, t: int, timeout: float = 20) -> list[Any]:
-    """The non-null values of `path` around `t`, once there are any."""
-    with trio.fail_after(timeout):
+async def values(s: Running, path: str, t: int) -> list[Any]:
+    """The non-null values of `path` around `t`, once there are any (within 20 s)."""
+    with trio.fail_after(20):
         while True:
             body = await s.metrics(path=path, **{"from": str(t - 60), "to": str(t + 60)})
             found = [v for v in body["series"].get(path, []) if v is not None]
@@ -52,7 +52,8 @@ async def test_flushed_windows_are_read_back_from_cassandra_after_a_restart(
     async with running_server(config) as s:
         await s.send_lines(f"cas.web01.cpu 4 {t}\ncas.web01.cpu 6 {t + 1}\ncas.web02.cpu 1 {t}\n")
         await s.until("engine_points", 3)
-        await s.until("store_snapshots_written", 2, timeout=20)
+        with trio.fail_after(20):
+            await wait_until(lambda: s.registry.total("store_snapshots_written") >= 2)
     stored = cassandra_session.execute(
         f"SELECT start, offsets, counts, sums, mins, maxs FROM {cassandra_keyspace}.block"
         " WHERE path = 'cas.web01.cpu' AND precision = 10 AND part = %s",

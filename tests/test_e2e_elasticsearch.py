@@ -20,9 +20,10 @@ def es_config(url: str, index: str) -> Config:
     )
 
 
-async def paths(s: Running, query: str, timeout: float = 20, count: int = 1) -> list[Any]:
-    """`/paths?query=` once it lists `count` nodes (index writes are in the background)."""
-    with trio.fail_after(timeout):
+async def paths(s: Running, query: str, count: int = 1) -> list[Any]:
+    """`/paths?query=` once it lists `count` nodes within 20 s (index writes are in the
+    background)."""
+    with trio.fail_after(20):
         while True:
             response = await s.http.get("/paths", params={"query": query})
             assert response.status_code == 200, response.text

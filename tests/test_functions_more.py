@@ -160,7 +160,8 @@ async def test_generated_series(world: World) -> None:
     (walk,) = await world.render("randomWalk('r', 10)")
     points = [value for value in values(walk) if value is not None]
     steps = [b - a for a, b in itertools.pairwise(points)]
-    assert points[0] == 0 and len(steps) == 4
+    assert points[0] == 0
+    assert len(steps) == 4
     assert all(-0.5 <= step <= 0.5 for step in steps)
     with pytest.raises(InputError, match='"step" of function "timeFunction"'):
         await world.render("timeFunction('t', 0)")

@@ -67,7 +67,9 @@ def test_alternatives_are_counted_without_being_spelled_out() -> None:
     assert count_alternatives("a.{b,c}{d,e,f}.{1,2}") == 1 + 6 + 2
     assert count_alternatives("{a,b}" * 60, stop=1000) > 1000
     big = compile_node("{" + ",".join(f"n{i}" for i in range(5000)) + "}")
-    assert big.literals is None and big.matches("n4999") and not big.matches("n5000")
+    assert big.literals is None
+    assert big.matches("n4999")
+    assert not big.matches("n5000")
 
 
 def test_the_cache_keeps_to_its_budget() -> None:

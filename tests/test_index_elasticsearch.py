@@ -5,7 +5,6 @@ can refuse connections, so the shared node keeps running)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +46,8 @@ async def started(
 @pytest.fixture
 async def index(
     nursery: trio.Nursery, elasticsearch_url: str, elasticsearch_index: str
-) -> AsyncIterator[ElasticsearchIndex]:
-    yield await started(nursery, index_config(elasticsearch_url, elasticsearch_index))
+) -> ElasticsearchIndex:
+    return await started(nursery, index_config(elasticsearch_url, elasticsearch_index))
 
 
 class TestElasticsearchIndex(IndexContract):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import trio
 import trio.testing
@@ -17,11 +15,11 @@ from tests.index_contract import IndexContract
 
 
 @pytest.fixture
-async def index(nursery: trio.Nursery) -> AsyncIterator[MemoryIndex]:
+async def index(nursery: trio.Nursery) -> MemoryIndex:
     # The contract finds 250,000 leaves in one glob, past the default bound.
     index = MemoryIndex(MemoryIndexConfig(max_matches=300_000), Registry())
     await nursery.start(index.run)
-    yield index
+    return index
 
 
 class TestMemoryIndex(IndexContract):

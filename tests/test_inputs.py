@@ -12,7 +12,7 @@ from cyanite_py.counters import Registry
 from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
 from cyanite_py.inputs.pickle import PickleInput, PickleInputConfig, points_from_items
 from cyanite_py.model import EngineBatch
-from tests.helpers import collect
+from tests.helpers import collect, wait_until
 
 
 async def test_lines_split_across_reads_are_joined(nursery: trio.Nursery) -> None:
@@ -61,8 +61,7 @@ async def test_a_full_engine_queue_stops_tcp_reading_instead_of_growing(
 
     nursery.start_soon(write_all)
     with trio.fail_after(30):
-        while receive.statistics().current_buffer_used < 1:
-            await trio.sleep(0.05)
+        await wait_until(lambda: receive.statistics().current_buffer_used >= 1, 0.05)
     await trio.sleep(0.5)  # what a reader that had not stopped would take in meanwhile
     assert registry.total("input_points_received") < 200_000
     assert receive.statistics().current_buffer_used == 1
@@ -82,8 +81,7 @@ async def test_udp_drops_and_counts_when_the_engine_is_behind(nursery: trio.Nurs
         for i in range(3):
             await sock.sendto(b"u.%d 1 100\nv.%d 2 100\n" % (i, i), ("127.0.0.1", port))
     with trio.fail_after(5):
-        while registry.total("input_points_dropped") < 4:
-            await trio.sleep(0.01)
+        await wait_until(lambda: registry.total("input_points_dropped") >= 4)
     assert len(await receive.receive()) == 2
     assert registry.total("input_points_received") == 2
 

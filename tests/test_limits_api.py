@@ -203,8 +203,7 @@ async def test_ping_answers_while_a_render_is_evaluating(
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(render)
-            while not entered.is_set():
-                await trio.sleep(0.01)
+            assert await trio.to_thread.run_sync(entered.wait, 10)
             ping = await client.get("/ping")
             order.append(f"ping {ping.status_code}")
             release.set()

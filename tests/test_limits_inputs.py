@@ -17,7 +17,7 @@ from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
 from cyanite_py.inputs.pickle import PickleInput, PickleInputConfig
 from cyanite_py.inputs.sflow import SflowInput, SflowInputConfig
 from cyanite_py.model import EngineBatch
-from tests.helpers import collect
+from tests.helpers import collect, wait_until
 from tests.sflow_vectors import BINS
 
 LOOPBACK = "127.0.0.1"
@@ -92,9 +92,9 @@ async def test_connections_past_the_cap_are_closed_and_counted(
     assert await closed_by_server(third)
     assert registry.value("input_rejected", input=name, reason="too_many_connections") == 1
     await first.aclose()
+    open_connections = registry.gauges[("input_connections_open", (("input", name),))]
     with trio.fail_after(10):
-        while registry.gauges[("input_connections_open", (("input", name),))].read() > 1:
-            await trio.sleep(0.01)
+        await wait_until(lambda: open_connections.read() <= 1)
     fourth = await trio.open_tcp_stream(LOOPBACK, port)
     await fourth.send_all(message("fourth"))
     assert (await collect(receive, 1)).paths == ["fourth"]
@@ -120,8 +120,7 @@ async def test_unfinished_pickle_messages_are_held_only_up_to_the_cap(
     assert await closed_by_server(streams[2])
     assert registry.value("input_rejected", input=name, reason="buffered_over_limit") == 1
     with trio.fail_after(10):  # the closed connection lets go of its buffer as it ends
-        while component.buffered() > 100_000:
-            await trio.sleep(0.01)
+        await wait_until(lambda: component.buffered() <= 100_000)
     assert 0 < component.buffered() <= 100_000
     whole = await trio.open_tcp_stream(LOOPBACK, port)
     await whole.send_all(pickle_message("still.served"))
@@ -129,8 +128,7 @@ async def test_unfinished_pickle_messages_are_held_only_up_to_the_cap(
     for stream in (*streams, whole):
         await stream.aclose()
     with trio.fail_after(10):
-        while component.buffered():
-            await trio.sleep(0.01)
+        await wait_until(lambda: not component.buffered())
 
 
 def spoofed(agent: int) -> bytes:
@@ -157,10 +155,11 @@ async def send_datagrams(port: int, datagrams: list[bytes], registry: Registry) 
     with trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         for datagram in datagrams:
             await sock.sendto(datagram, (LOOPBACK, port))
-            await trio.sleep(0)
+            await trio.lowlevel.checkpoint()
     with trio.fail_after(10):
-        while registry.value("input_connections", input="sflow_0") < len(datagrams):
-            await trio.sleep(0.01)
+        await wait_until(
+            lambda: registry.value("input_connections", input="sflow_0") >= len(datagrams)
+        )
 
 
 async def test_spoofed_sflow_agents_make_series_only_up_to_the_bounds(

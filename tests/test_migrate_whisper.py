@@ -268,7 +268,8 @@ def test_a_store_a_server_holds_is_refused_in_one_line(tmp_path: Path) -> None:
         server.communicate(timeout=60)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cannot start" in lines[0], result.stderr
+    assert len(lines) == 1, result.stderr
+    assert "cannot start" in lines[0], result.stderr
     assert f"process {server.pid}" in lines[0]
 
 
@@ -300,7 +301,8 @@ def test_rules_from_a_bad_file_names_the_section(
     schemas.write_text("[broken]\npattern = [unclosed\nretentions = 60:1d\n")
     assert main(["rules-from", str(schemas)]) == 2
     error = capsys.readouterr().err
-    assert error.count("\n") == 1 and "[broken]" in error
+    assert error.count("\n") == 1
+    assert "[broken]" in error
 
 
 def test_a_file_path_becomes_a_metric_path(tmp_path: Path) -> None:
@@ -325,7 +327,8 @@ def test_slots_left_from_an_earlier_lap_of_the_ring_are_not_read(tmp_path: Path)
     recent = [(now - 800 + 10 * i, float(i)) for i in range(80)]
     whisper.update_many(str(wsp), recent)
     (_, _, step), fetched = whisper.fetch(str(wsp), now - 1000, now)
-    assert step == 10 and -1.0 not in fetched  # whisper itself sees only the recent points
+    assert step == 10
+    assert -1.0 not in fetched  # whisper itself sees only the recent points
     config_path = write_config(tmp_path)
 
     assert main(["import", "whisper", str(tmp_path / "wsp"), "--config", str(config_path)]) == 0

@@ -16,6 +16,7 @@ from cyanite_py.counters import Registry
 from cyanite_py.inputs.carbon import CarbonInput, CarbonInputConfig
 from cyanite_py.model import EngineBatch, KeyedPoints, PointBatch
 from tests.helpers import collect as collect_points
+from tests.helpers import wait_until
 
 LINES_PER_CONNECTION = 20_000
 
@@ -125,8 +126,7 @@ async def test_a_killed_worker_is_replaced_and_the_input_goes_on(nursery: trio.N
     (pid,) = worker_pids()
     os.kill(pid, signal.SIGKILL)
     with trio.fail_after(10):
-        while worker_pids() in ([], [pid]):
-            await trio.sleep(0.05)
+        await wait_until(lambda: worker_pids() not in ([], [pid]), 0.05)
     await send_lines(port, b"after 2 200\nbefore 3 300\n")
     batch = await collect(receive, 2)
     assert list(zip(batch.paths, batch.values, strict=True)) == [("after", 2.0), ("before", 3.0)]
@@ -149,8 +149,7 @@ async def test_stopping_the_input_delivers_what_its_workers_hold() -> None:
         port = await nursery.start(run_input)
         await send_lines(port, payload)
         with trio.fail_after(10):
-            while registry.total("input_bytes_received") < len(payload):
-                await trio.sleep(0.01)
+            await wait_until(lambda: registry.total("input_bytes_received") >= len(payload))
         await trio.sleep(0.2)
         scope.cancel()
         with trio.fail_after(30):

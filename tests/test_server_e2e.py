@@ -6,7 +6,7 @@ from pathlib import Path
 
 import trio
 
-from tests.helpers import now, running_server, server_config
+from tests.helpers import now, running_server, server_config, wait_until
 
 
 async def test_plaintext_points_show_in_metrics_before_any_flush() -> None:
@@ -89,15 +89,18 @@ async def test_a_replay_faster_than_the_store_waits_instead_of_dropping(tmp_path
     )
     async with running_server(config) as s:
         await s.send_lines(lines)
-        await s.until("engine_points", series * points, timeout=60)
+        with trio.fail_after(60):
+            await wait_until(lambda: s.registry.total("engine_points") >= series * points)
         assert s.registry.total("store_buffer_full_waits") > 0
         with trio.fail_after(60):  # every window is history: the clock closes the last ones
-            while s.server.engine.unwritten() or s.server.writer.unwritten():
-                await trio.sleep(0.05)
+            await wait_until(
+                lambda: not (s.server.engine.unwritten() or s.server.writer.unwritten()), 0.05
+            )
         window = {"path": "replay.*", "agg": "count", "from": str(start), "to": str(start + 900)}
         fine = await s.metrics(**window)
         assert sum(v for values in fine["series"].values() for v in values if v) == series * 90
         coarse = await s.metrics(**window | {"from": str(start - 86400 - 60)})
         assert coarse["step"] == 60
         counts = [v for values in coarse["series"].values() for v in values if v]
-        assert sum(counts) == series * 90 and set(counts) == {6.0}
+        assert sum(counts) == series * 90
+        assert set(counts) == {6.0}

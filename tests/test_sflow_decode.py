@@ -400,7 +400,8 @@ def test_damage_never_escapes_and_keeps_the_samples_before_it(
         for path, value in zip(decoded.batch.paths, decoded.batch.values, strict=True):
             assert math.isfinite(value)
             nodes = path.split(".")
-            assert len(nodes) == 4 and all(nodes), path
+            assert len(nodes) == 4, path
+            assert all(nodes), path
             assert all(clean(node) == node for node in nodes), path
 
 
@@ -456,7 +457,8 @@ def test_a_restart_drops_the_baselines(sequence: int, uptime: int, sample_sequen
     agent = Agent()
     agent.send(10, 20_000, 5, 1_000_000, 1_000)
     restarted = agent.send(sequence, uptime, sample_sequence, 10, 1)
-    assert "if_in_octets" not in restarted and restarted["if_speed"] == 1e9
+    assert "if_in_octets" not in restarted
+    assert restarted["if_speed"] == 1e9
     after = agent.send(sequence + 1, uptime + 1_000, sample_sequence + 1, 110, 2)
     assert (after["if_in_octets"], after["if_in_ucast_pkts"]) == (100.0, 1.0)
 
@@ -504,7 +506,8 @@ def _interface(
 )
 def test_paths(datagram: bytes, base: str) -> None:
     found = points(datagram)
-    assert found and all(path.startswith(base + ".") for path in found), sorted(found)[:2]
+    assert found
+    assert all(path.startswith(base + ".") for path in found), sorted(found)[:2]
     assert found[base + ".if_in_octets"] == 3910
 
 

@@ -13,6 +13,7 @@ import trio
 from cyanite_py.counters import Registry
 from cyanite_py.inputs.sflow import SflowInput, SflowInputConfig
 from cyanite_py.model import EngineBatch, PointBatch
+from tests.helpers import wait_until
 from tests.sflow_vectors import BINS, interface_datagram, pcap_udp_payloads
 
 NOW = 1_700_000_000
@@ -49,8 +50,7 @@ class Running:
 
     async def until(self, ready: Callable[[], bool]) -> None:
         with trio.fail_after(5):
-            while not ready():
-                await trio.sleep(0.01)
+            await wait_until(ready)
 
 
 Start = Callable[..., Awaitable[Running]]
@@ -68,7 +68,8 @@ def start(nursery: trio.Nursery) -> Start:
             clock=lambda: NOW + 0.9,
         )
         port = await nursery.start(component.run)
-        assert isinstance(port, int) and port > 0
+        assert isinstance(port, int)
+        assert port > 0
         return Running(port, receive, registry)
 
     return start

@@ -7,7 +7,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from cyanite_py.store.cassandra.layout import BLOCK_WINDOWS, PART_WINDOWS
 from cyanite_py.store.cassandra.store import CassandraStore
 from cyanite_py.store.writer import StoreWriter, StoreWriterConfig
 from tests.fixtures_cassandra import SERVICES, services, store_config
+from tests.helpers import wait_until
 from tests.store_contract import (
     BASE,
     FINE,
@@ -47,11 +47,11 @@ OLD_BLOCK = (BASE - 6000) - (BASE - 6000) % (FINE.precision * BLOCK_WINDOWS)
 @pytest.fixture
 async def store(
     nursery: trio.Nursery, cassandra_hosts: str, cassandra_keyspace: str
-) -> AsyncIterator[CassandraStore]:
+) -> CassandraStore:
     store = CassandraStore(store_config(cassandra_hosts, cassandra_keyspace), Registry())
     await nursery.start(store.run)
     assert store.connected
-    yield store
+    return store
 
 
 class TestCassandraStore(StoreContract):
@@ -287,7 +287,8 @@ def test_a_fold_done_twice_folds_nothing_more() -> None:
     merged = fold(key, 3600, own, [(11, *one), (12, *one), (99, *one)])
     assert merged is not None
     row, stamps = merged
-    assert stamps == [11, 12] and row[4] == folded_stamp([12, 11])
+    assert stamps == [11, 12]
+    assert row[4] == folded_stamp([12, 11])
     assert np.frombuffer(row[6], "<f8").tolist() == [2.0]
     assert row[10] == 3600
     assert fold(key, 3600, own, [(row[4], *row[5:10]), (99, *one)]) is None
@@ -307,10 +308,12 @@ def test_the_fold_queue_keeps_only_the_stamps_that_pending_blocks_may_hold() -> 
     queue.restore(due)  # the fold failed
     assert len(queue) == 2
     due, own = queue.due(10 * BLOCK_WINDOWS)
-    assert len(due) == 1 and len(queue) == 1
+    assert len(due) == 1
+    assert len(queue) == 1
     queue.written([later], 101)
     due, own = queue.due(20 * BLOCK_WINDOWS)
-    assert due == [] and own == set()  # two parts of a block over: left as they are
+    assert due == []  # two parts of a block over: left as they are
+    assert own == set()
     assert len(queue) == 0
 
 
@@ -325,7 +328,8 @@ def test_schema_uses_time_window_compaction_and_the_replication_factor() -> None
     assert "TimeWindowCompactionStrategy" in cql
     assert "'compaction_window_size': '24'" in cql
     assert "'compaction_window_size': '6'" in schema_cql("m", 1, compaction_window=6 * 3600)
-    assert "DateTiered" not in cql and "read_repair_chance" not in cql
+    assert "DateTiered" not in cql
+    assert "read_repair_chance" not in cql
 
 
 def test_config_defaults_and_validation() -> None:
@@ -380,8 +384,7 @@ def _numbered(start: int, count: int) -> SnapshotBatch:
 
 async def _until_written(writer: StoreWriter, seconds: float) -> None:
     with trio.fail_after(seconds):
-        while writer.buffered:
-            await trio.sleep(0.2)
+        await wait_until(lambda: not writer.buffered, 0.2)
 
 
 async def test_writer_keeps_snapshots_while_the_node_is_down(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import trio
 import trio.testing
@@ -14,10 +12,10 @@ from tests.store_contract import BASE, FINE, StoreContract, batch, read_one, row
 
 
 @pytest.fixture
-async def store(nursery: trio.Nursery) -> AsyncIterator[MemoryStore]:
+async def store(nursery: trio.Nursery) -> MemoryStore:
     store = MemoryStore(MemoryStoreConfig(), Registry())
     await nursery.start(store.run)
-    yield store
+    return store
 
 
 class TestMemoryStore(StoreContract):
@@ -40,7 +38,7 @@ class FakeClock:
 def test_config_defaults_and_validation() -> None:
     assert MemoryStoreConfig().expire_interval == 60
     assert MemoryStoreConfig(expire_interval="5m").expire_interval == 300  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a duration: 'soon'"):
         MemoryStoreConfig(expire_interval="soon")  # type: ignore[arg-type]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.blocks import BLOCK_WINDOWS, RECORD
 from cyanite_py.store.sqlite.config import MAX_RECENT_WRITES, SqliteStoreConfig
 from cyanite_py.store.sqlite.store import SqliteStore
+from tests.helpers import wait_until
 from tests.store_contract import (
     BASE,
     COARSE,
@@ -39,10 +39,10 @@ def config_at(tmp_path: Path, **changes: Any) -> SqliteStoreConfig:
 
 
 @pytest.fixture
-async def store(nursery: trio.Nursery, tmp_path: Path) -> AsyncIterator[SqliteStore]:
+async def store(nursery: trio.Nursery, tmp_path: Path) -> SqliteStore:
     store = SqliteStore(config_at(tmp_path), Registry())
     await nursery.start(store.run)
-    yield store
+    return store
 
 
 class FakeClock:
@@ -78,11 +78,11 @@ def test_config_defaults_and_validation() -> None:
         "normal",
     )
     assert SqliteStoreConfig(expire_interval="1h").expire_interval == 3600  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="synchronous"):
         SqliteStoreConfig(synchronous="sometimes")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="compact_after_writes"):
         SqliteStoreConfig(compact_after_writes=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="pathh"):
         SqliteStoreConfig(pathh="x")  # type: ignore[call-arg]
 
 
@@ -159,7 +159,7 @@ async def test_expiry_runs_periodically(tmp_path: Path, mock_clock: trio.testing
         deadline = time.monotonic() + 10
         while not registry.value("store_blocks_expired", store="sqlite"):
             assert time.monotonic() < deadline
-            await trio.sleep(0)
+            await trio.lowlevel.checkpoint()
         nursery.cancel_scope.cancel()
 
 
@@ -303,8 +303,7 @@ async def test_recent_writes_are_read_and_compacted_after_a_restart(tmp_path: Pa
 
 async def wait_for_count(registry: Registry, counter: str, count: int) -> None:
     with trio.fail_after(10):
-        while registry.value(counter, store="sqlite") < count:
-            await trio.sleep(0.01)
+        await wait_until(lambda: registry.value(counter, store="sqlite") >= count)
 
 
 async def started(nursery: trio.Nursery, config: SqliteStoreConfig) -> tuple[SqliteStore, Registry]:

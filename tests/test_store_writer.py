@@ -68,9 +68,9 @@ def test_config_defaults_and_validation() -> None:
         1_000_000,
         30,
     )
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_batch"):
         StoreWriterConfig(max_batch=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="retry_max must be at least retry_initial"):
         StoreWriterConfig(retry_initial=5.0, retry_max=1.0)
     assert StoreWriterConfig(shutdown_timeout="1m").shutdown_timeout == 60  # type: ignore[arg-type]
 

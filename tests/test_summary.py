@@ -9,7 +9,7 @@ import trio
 
 from cyanite_py.counters import Registry
 from cyanite_py.summary import Summary
-from tests.helpers import now, running_server, server_config
+from tests.helpers import now, running_server, server_config, wait_until
 
 
 class Clock:
@@ -50,8 +50,7 @@ async def test_a_server_logs_the_line_every_interval(caplog: pytest.LogCaptureFi
         await server.send_lines(f"a.b 1 {now()}\na.c 2 {now()}\n")
         await server.until("input_points_received", 2)
         with trio.fail_after(30):
-            while not any("2 series" in r.getMessage() for r in caplog.records):
-                await trio.sleep(0.05)
+            await wait_until(lambda: any("2 series" in r.getMessage() for r in caplog.records))
     lines = [r.getMessage() for r in caplog.records if r.name == "cyanite_py.summary"]
     assert all("points/s in" in line for line in lines)
 

@@ -57,7 +57,7 @@ def test_nested_calls_with_literals() -> None:
 )
 def test_literal_arguments(argument: str, value: object) -> None:
     if argument == "'it''s'":
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"expected '\)'"):
             parse(f"f(a, {argument})")
         return
     tree = parse(f"f(a.b, {argument})")
@@ -125,7 +125,7 @@ def test_syntax_errors_name_their_position(text: str, position: int) -> None:
 
 
 def test_deep_nesting_is_a_value_error() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="nested deeper than 100"):
         parse("f(" * 2000 + "a" + ")" * 2000)
 
 
