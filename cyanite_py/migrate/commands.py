@@ -44,7 +44,7 @@ async def import_whisper(
             f"importing whisper files needs the {missing.name} library:"
             " pip install 'cyanite-py[whisper]'"
         ) from None
-    if not directory.is_dir():
+    if not await trio.Path(directory).is_dir():
         raise ConfigError(f"{directory}: not a directory")
     files = whisper_files.find_files(directory)
     state_file = state.ImportState(state_path or importer.default_state_path(config))

@@ -150,8 +150,9 @@ async def _bind(function: Function, call: Call, ctx: Context) -> list[object]:
     values: list[object] = []
     for index, param in enumerate(params):
         if param.multiple:
-            for node in call.args[index:]:
-                values.append(await _value(function, param, node, ctx, index == 0))
+            values.extend(
+                [await _value(function, param, node, ctx, index == 0) for node in call.args[index:]]
+            )
             if param.required and len(call.args) <= index:
                 raise _missing(function, param)
             break

@@ -182,12 +182,11 @@ async def holt_winters_confidence_area(
 ) -> SeriesList:
     """The two bands, both named holtWintersConfidenceArea(path) for a filled area."""
     bands = await holt_winters_confidence_bands(ctx, source, delta, bootstrap, seasonality)
-    results = []
+    results: SeriesList = []
     for lower, upper in zip(bands[::2], bands[1::2], strict=True):
         name = f"holtWintersConfidenceArea({upper.path_expression})"
         tags = {**upper.tags, "holtWintersConfidenceArea": "1"}
-        for band in (lower, upper):
-            results.append(band.derive(name, tags=tags))
+        results.extend(band.derive(name, tags=tags) for band in (lower, upper))
     return results
 
 
