@@ -31,7 +31,7 @@ from cyanite_py.inputs.sflow import SflowInput, SflowInputConfig
 from cyanite_py.model import EngineBatch
 from cyanite_py.query import Reader
 from cyanite_py.reporter import Reporter
-from cyanite_py.store.base import Store
+from cyanite_py.store.base import StoreWithEvents
 from cyanite_py.store.cassandra.config import CassandraStoreConfig
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 from cyanite_py.store.sqlite.config import SqliteStoreConfig
@@ -69,7 +69,7 @@ class Bound:
         return next(port for kind, port in self.inputs if kind == input_type)
 
 
-def build_store(config: StoreConfig, registry: Registry) -> Store:
+def build_store(config: StoreConfig, registry: Registry) -> StoreWithEvents:
     if isinstance(config, SqliteStoreConfig):
         return SqliteStore(config, registry)
     if isinstance(config, MemoryStoreConfig):
@@ -138,7 +138,8 @@ class Server:
             for input_config, sender in zip(config.input, self._senders, strict=False)
         ]
         self.reader = Reader(self.store, self.index, self.engine)
-        self.api = ApiServer(config.api, build_app(self.reader, self.registry, config.api))
+        app = build_app(self.reader, self.registry, config.api, self.store.events)
+        self.api = ApiServer(config.api, app)
         self.reporter = Reporter(config.reporter, self.registry, self._senders[-1])
         self.summary = Summary(config.logging.interval, self.registry)
         self._stop = trio.Event()

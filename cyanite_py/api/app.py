@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cyanite_py.api import cyanite, graphite, protocol_errors, web
+from cyanite_py.api import cyanite, events, graphite, protocol_errors, tags, web
 from cyanite_py.api.auth import RequireCredentials
 from cyanite_py.api.bounded import ReadLimits
 from cyanite_py.api.config import ApiConfig
@@ -30,7 +30,7 @@ from cyanite_py.index.base import IndexUnavailable
 from cyanite_py.index.glob import GlobError
 from cyanite_py.query import Reader
 from cyanite_py.reporter import prometheus_text
-from cyanite_py.store.base import StoreUnavailable
+from cyanite_py.store.base import EventStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 ACCESS_LOG = logging.getLogger("cyanite_py.access")
@@ -40,21 +40,33 @@ class PayloadTooLarge(BadRequest):
     """A request body over `max_body_size`."""
 
 
-def build_app(reader: Reader, registry: Registry, config: ApiConfig | None = None) -> Starlette:
-    """The app with every route; a plain value, so tests can drive it in-process."""
+def build_app(
+    reader: Reader,
+    registry: Registry,
+    config: ApiConfig | None = None,
+    event_store: EventStore | None = None,
+) -> Starlette:
+    """The app with every route (`/events` given an `event_store`); a plain value, so
+    tests can drive it in-process."""
     config = config or ApiConfig()
 
     async def prometheus(request: Request) -> Response:
         return PlainTextResponse(prometheus_text(registry), media_type="text/plain; version=0.0.4")
 
-    limits = ReadLimits(config.max_points, config.max_glob_alternatives, config.max_future)
+    limits = ReadLimits(
+        config.max_points, config.max_glob_alternatives, config.max_future, config.max_tag_series
+    )
     evaluator = Evaluator(reader, limits, config.max_concurrent, config.timeout, registry)
     routes = [
         *cyanite.routes(evaluator),
         *graphite.routes(evaluator, Pictures(registry), jsonp=config.jsonp),
+        *tags.routes(reader.tags, tags.TagLimits.of(config)),
         Route("/prometheus", prometheus),
         *web.routes(reader, registry),
     ]
+    if event_store is not None:
+        bounds = events.EventLimits(config.max_events, config.max_event_size)
+        routes += events.routes(event_store, bounds, registry, reader.now)
 
     async def bad_request(request: Request, error: Exception) -> Response:
         status = 413 if isinstance(error, PayloadTooLarge) else 400

@@ -23,12 +23,21 @@ class ApiConfig:
     """Cells (one value of one series at one step) a request may lay out in all."""
     max_glob_alternatives: PositiveInt = 10_000
     """Names the `{a,b}` braces of one glob may spell out."""
+    max_tag_series: PositiveInt = 100_000
+    """Tagged series one seriesByTag or /tags/findSeries may match; more is refused."""
+    max_tag_results: PositiveInt = 10_000
+    """Tags or values one /tags answer lists at most; a larger `limit` is cut to it."""
     max_future: Duration = 600
     """How far past now a read reaches; later windows cannot hold points (drift.max_future)."""
     timeout: Duration = 30
     """Seconds a request may evaluate before it is abandoned with a 503."""
     max_concurrent: PositiveInt = 2
     """Requests evaluated at once in worker threads; more wait their turn (within timeout)."""
+    max_events: PositiveInt = 5_000
+    """Events one answer of `/events` may hold; a query matching more is refused."""
+    max_event_size: PositiveInt = 16_384
+    """Bytes of one posted event's JSON, so an answer holds at most
+    `max_events * max_event_size` bytes of events."""
     jsonp: bool = False
     """Whether /render wraps json in `jsonp=callback(...)`, which any web page can read."""
     username: str | None = None
