@@ -7,6 +7,7 @@ one numpy index and a name is looked up only the first time a table shows it.
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Callable, Sequence
 
@@ -17,15 +18,25 @@ from cyanite_py.engine.admission import SeriesAdmission
 from cyanite_py.engine.columns import GrowingColumn, Slots
 from cyanite_py.engine.rules import Rule, match_rule
 from cyanite_py.model import EngineBatch, IntArray, PathTable, PointBatch, Resolution
+from cyanite_py.ratelog import RateLimitedLog
+from cyanite_py.tags import TagError, is_tagged, normalise
+
+log = logging.getLogger(__name__)
 
 REFUSED = -1
 """The id of a path refused a series for now (see `SeriesAdmission`)."""
 NO_NODES = -2
 """The id of a path with no nodes at all (`.`, `..`): nothing Graphite could query."""
+BAD_TAGS = -3
+"""The id of a tagged path Graphite refuses (`cpu;host`, `cpu;dc=`)."""
 
 
 def queryable(path: str) -> str:
-    """`path` without empty nodes (`.a..b.` is `a.b`), the spelling Graphite can query."""
+    """`path` in the spelling Graphite can query: a tagged path with its tags in Graphite's
+    order (`cpu;dc=eu;host=a`), any other without empty nodes (`.a..b.` is `a.b`).
+    A TagError for a tagged path Graphite refuses."""
+    if is_tagged(path):
+        return normalise(path)
     if path.startswith(".") or path.endswith(".") or ".." in path:
         return ".".join(node for node in path.split(".") if node)
     return path
@@ -46,11 +57,13 @@ class PathRegistry:
         self.table = PathTable()
         self._admission = admission
         self._respelled = registry.counter(
-            "engine_paths_respelled", "paths with empty nodes, taken without them"
+            "engine_paths_respelled",
+            "paths taken in Graphite's spelling: without empty nodes, or with tags in order",
         )
-        self._empty = registry.counter(
-            "engine_points_refused", "points of new paths refused, by the bound", reason="no_nodes"
-        )
+        refused = "points of new paths refused, by the bound"
+        self._empty = registry.counter("engine_points_refused", refused, reason="no_nodes")
+        self._bad_tags = registry.counter("engine_points_refused", refused, reason="bad_tags")
+        self._log = RateLimitedLog(log, interval=60)
         self._rules = rules
         self._slots = slots
         self._on_new_paths = on_new_paths
@@ -99,9 +112,11 @@ class PathRegistry:
     def refused(self, ids: IntArray) -> None:
         """Count the points dropped because their paths (ids below 0) were refused."""
         empty = int(np.count_nonzero(ids == NO_NODES))
+        bad_tags = int(np.count_nonzero(ids == BAD_TAGS))
         self._empty.inc(empty)
-        if len(ids) > empty:
-            self._admission.refused(len(ids) - empty, len(self))
+        self._bad_tags.inc(bad_tags)
+        if len(ids) > empty + bad_tags:
+            self._admission.refused(len(ids) - empty - bad_tags, len(self))
 
     def slots_of(self, ids: IntArray) -> tuple[IntArray, IntArray]:
         """Each path's first slot and how many slots (resolutions) it has."""
@@ -129,14 +144,24 @@ class PathRegistry:
         ids = list(map(self._ids.get, paths))
         if None in ids:
             unknown = (path for path, found in zip(paths, ids, strict=True) if found is None)
-            self._take(list(dict.fromkeys(unknown)))
-            ids = [self._ids.get(path, REFUSED) for path in paths]
+            refused = self._take(list(dict.fromkeys(unknown)))
+            known = self._ids
+            ids = [known.get(path, refused.get(path, REFUSED)) for path in paths]
         return np.asarray(ids, dtype=np.int64)
 
-    def _take(self, unknown: list[str]) -> None:
+    def _take(self, unknown: list[str]) -> dict[str, int]:
         """Register new paths under the spelling Graphite can query: another spelling of a
-        path becomes another name for it, and a path with no nodes is refused for good."""
-        spelled = {raw: queryable(raw) for raw in unknown}
+        path becomes another name for it, and a path with no nodes is refused for good.
+        A tagged path Graphite refuses is refused each time it comes, not remembered, so
+        invented names cannot grow memory; the answer holds those, with `BAD_TAGS`."""
+        spelled: dict[str, str] = {}
+        refused: dict[str, int] = {}
+        for raw in unknown:
+            try:
+                spelled[raw] = queryable(raw)
+            except TagError as error:
+                refused[raw] = BAD_TAGS
+                self._log.warning("bad_tags", "refused the points of %.200r: %s", raw, error)
         fresh = list(dict.fromkeys(path for path in spelled.values() if path not in self._ids))
         fresh = [path for path in fresh if path]
         self._register(fresh[: self._admission.admit(len(fresh), len(self))])
@@ -147,6 +172,7 @@ class PathRegistry:
                     self._ids[raw] = NO_NODES
                 elif path in self._ids:
                     self._ids[raw] = self._ids[path]
+        return refused
 
     def _register(self, paths: list[str]) -> None:
         """Number new paths and give each a slot per resolution of its rule, column-wise."""
