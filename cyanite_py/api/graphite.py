@@ -19,10 +19,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from cyanite_py.api import cluster_formats
 from cyanite_py.api.attime import parse_time, timezone
 from cyanite_py.api.errors import BadRequest
 from cyanite_py.api.functions import FUNCTIONS, Context, RenderSeries, describe, evaluate
 from cyanite_py.api.functions.render import to_csv, to_json, to_raw
+from cyanite_py.api.multipart import form_fields
 from cyanite_py.api.offload import Evaluator, ThreadSource
 from cyanite_py.api.picture import MEDIA_TYPES, Pictures
 from cyanite_py.api.responses import json_bytes, json_response
@@ -31,6 +33,7 @@ from cyanite_py.index.base import Node
 
 GRAPHITE_VERSION = "1.1.10"
 _FORM = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
 _CALLBACK = re.compile(r"[A-Za-z_$][\w$.]{0,99}", re.ASCII)
 _NO_CACHE = {"Pragma": "no-cache", "Cache-Control": "no-cache"}
 
@@ -68,7 +71,9 @@ def routes(reader: Evaluator, pictures: Pictures, jsonp: bool = False) -> list[R
 
     return [
         Route("/render", render, methods=both),
+        Route("/render/", render, methods=both),
         Route("/metrics/find", find, methods=both),
+        Route("/metrics/find/", find, methods=both),
         Route("/metrics/expand", expand, methods=both),
         Route("/version", version, methods=both),
         Route("/functions", functions, methods=["GET"]),
@@ -79,12 +84,16 @@ def routes(reader: Evaluator, pictures: Pictures, jsonp: bool = False) -> list[R
 
 
 async def _params(request: Request) -> MultiDict:
-    """Query parameters and, for a form POST, the form's fields."""
+    """Query parameters and, for a form POST (urlencoded, or multipart as graphite-web's
+    cluster client posts), the form's fields."""
     items = list(request.query_params.multi_items())
-    content_type = request.headers.get("content-type", "").split(";")[0].strip()
-    if request.method == "POST" and content_type == _FORM:
+    content_type = request.headers.get("content-type", "")
+    kind = content_type.split(";")[0].strip()
+    if request.method == "POST" and kind == _FORM:
         body = (await request.body()).decode("utf-8", errors="replace")
         items.extend(parse_qsl(body, keep_blank_values=True))
+    elif request.method == "POST" and kind == _MULTIPART:
+        items.extend(form_fields(content_type, await request.body()))
     return MultiDict(items)
 
 
@@ -93,9 +102,11 @@ async def _render(
 ) -> Response:
     targets = [t for t in (*params.getlist("target"), *params.getlist("target[]")) if t.strip()]
     start, end, now, tz, factor = _range(reader.now(), params)
-    fmt = "raw" if "rawData" in params else params.get("format", "json")
-    if fmt not in ("json", "csv", "raw", *MEDIA_TYPES):
-        raise BadRequest(f"format {fmt!r} is not served; use json, csv, raw, png or svg")
+    fmt = "raw" if "rawData" in params else params.get("format", _default_format(params))
+    if fmt not in ("json", "csv", "raw", *MEDIA_TYPES, *cluster_formats.MEDIA_TYPES):
+        raise BadRequest(
+            f"format {fmt!r} is not served; use json, csv, raw, png, svg, pickle or msgpack"
+        )
     picture = pictures.options(params) if fmt in MEDIA_TYPES else None
     max_points = _max_data_points(params.get("maxDataPoints"))
     no_null_points = "noNullPoints" in params
@@ -121,15 +132,24 @@ async def _render(
             return to_raw(data).encode()
         if picture is not None:
             return pictures.draw(data, picture, fmt, (start, end), tz, source.deadline)
+        if fmt in cluster_formats.MEDIA_TYPES:
+            return cluster_formats.encode(fmt, cluster_formats.series_infos(data))
         return to_json(data, max_points, no_null_points)
 
     return _response(await reader.run(job), fmt, jsonp)
+
+
+def _default_format(params: MultiDict) -> str:
+    """json, or pickle when asked with graphite-web's older `pickle` parameter."""
+    return "pickle" if "pickle" in params else "json"
 
 
 def _response(body: bytes, fmt: str, jsonp: str | None) -> Response:
     """`/render`'s answer in `fmt`, not to be cached: it changes as points arrive."""
     if fmt in MEDIA_TYPES:
         return Response(body, media_type=MEDIA_TYPES[fmt], headers=_NO_CACHE)
+    if fmt in cluster_formats.MEDIA_TYPES:
+        return Response(body, media_type=cluster_formats.MEDIA_TYPES[fmt], headers=_NO_CACHE)
     if fmt == "csv":
         return Response(body, media_type="text/csv", headers=_NO_CACHE)
     if fmt == "raw":
@@ -182,16 +202,34 @@ async def _find(reader: Evaluator, params: MultiDict) -> Response:
         raise BadRequest("missing parameter: query")
     fmt = params.get("format", "treejson")
     wildcards = params.get("wildcards") in ("1", "true")
-    if fmt not in ("treejson", "completer"):
-        raise BadRequest(f"format {fmt!r} is not served; use treejson or completer")
+    if fmt not in ("treejson", "completer", *cluster_formats.MEDIA_TYPES):
+        raise BadRequest(
+            f"format {fmt!r} is not served; use treejson, completer, pickle or msgpack"
+        )
 
     async def job(source: ThreadSource) -> bytes:
         if fmt == "completer":
             return _completer(await source.find(_completer_query(query)), wildcards)
+        if fmt in cluster_formats.MEDIA_TYPES:
+            return _cluster_nodes(fmt, await source.find(query), source)
         base = query.rsplit(".", 1)[0] + "." if "." in query else ""
         return orjson.dumps(tree_json(await source.find(query), base, wildcards))
 
-    return json_bytes(await reader.run(job))
+    body = await reader.run(job)
+    if fmt in cluster_formats.MEDIA_TYPES:
+        return Response(body, media_type=cluster_formats.MEDIA_TYPES[fmt], headers=_NO_CACHE)
+    return json_bytes(body)
+
+
+def _cluster_nodes(fmt: str, nodes: list[Node], source: ThreadSource) -> bytes:
+    """The nodes for a graphite-web front end; a leaf may hold data from the start of its
+    longest retention until now."""
+    now = source.now()
+
+    def interval(path: str) -> cluster_formats.Interval:
+        return source.reader.clamp([path], 0, now)
+
+    return cluster_formats.encode(fmt, cluster_formats.node_infos(nodes, interval))
 
 
 def tree_json(nodes: list[Node], base: str, wildcards: bool) -> list[dict[str, object]]:
