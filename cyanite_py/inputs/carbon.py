@@ -98,13 +98,11 @@ class CarbonInput:
             task_status.started(port)
 
     async def _serve_connection(self, stream: trio.SocketStream) -> None:
-        if not self._gate.admit():
-            await stream.aclose()
-            return
-        try:
-            await self._read_lines(stream)
-        finally:
-            self._gate.leave()
+        with self._gate.place(stream) as admitted:
+            if admitted:
+                await self._read_lines(stream)
+            else:
+                await stream.aclose()
 
     async def _read_lines(self, stream: trio.SocketStream) -> None:
         counters = self._tcp

@@ -151,16 +151,16 @@ class PickleInput:
             task_status.started(port)
 
     async def _serve_connection(self, stream: trio.SocketStream) -> None:
-        if not self._gate.admit():
-            await stream.aclose()
-            return
-        buffer = self._buffers[id(stream)] = bytearray()
-        try:
-            async with stream:
-                await self._read_messages(stream, buffer)
-        finally:
-            del self._buffers[id(stream)]
-            self._gate.leave()
+        with self._gate.place(stream) as admitted:
+            if not admitted:
+                await stream.aclose()
+                return
+            buffer = self._buffers[id(stream)] = bytearray()
+            try:
+                async with stream:
+                    await self._read_messages(stream, buffer)
+            finally:
+                del self._buffers[id(stream)]
 
     async def _read_messages(self, stream: trio.SocketStream, buffer: bytearray) -> None:
         """Read and hand on whole messages until the stream ends or must be closed."""

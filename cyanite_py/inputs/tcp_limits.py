@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import resource
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import trio
 
@@ -33,17 +35,24 @@ class ConnectionGate:
             input=counters.name,
         )
 
-    def admit(self) -> bool:
-        """Take a place for a new connection, or count it refused when none is left."""
+    @contextmanager
+    def place(self, stream: trio.SocketStream) -> Iterator[bool]:
+        """Hold a place for this connection for the block, or yield False (counted as
+        refused) when none is left."""
+        name, peer = self._counters.name, _peer(stream)
         if self.open >= self.max_connections:
             self._counters.reject("too_many_connections")
-            return False
+            log.debug("%s: refused %s: %d open (max_connections)", name, peer, self.open)
+            yield False
+            return
         self.open += 1
         self._counters.connections.inc()
-        return True
-
-    def leave(self) -> None:
-        self.open -= 1
+        log.debug("%s: connection from %s (%d open)", name, peer, self.open)
+        try:
+            yield True
+        finally:
+            self.open -= 1
+            log.debug("%s: %s closed (%d open)", name, peer, self.open)
 
     async def receive(self, stream: trio.SocketStream, size: int) -> bytes:
         """The next bytes, or b"" at the end of the stream, a broken one, or an idle one."""
@@ -54,6 +63,15 @@ class ConnectionGate:
                 return b""
         self._counters.reject("idle_timeout")
         return b""
+
+
+def _peer(stream: trio.SocketStream) -> str:
+    """`host:port` of the other end, or `?` once the socket can no longer say."""
+    try:
+        host, port, *_ = stream.socket.getpeername()
+    except OSError:
+        return "?"
+    return f"{host}:{port}"
 
 
 def raise_open_files_limit() -> int:

@@ -180,6 +180,13 @@ class StoreWriter:
             self._writes.inc()
             self._write_us.inc(int(elapsed * 1e6))
             self._last_latency = elapsed
+            log.debug(
+                "wrote %d snapshots and %d new paths in %.3f s; %d still buffered",
+                len(batch),
+                len(batch.new_paths),
+                elapsed,
+                self._buffered,
+            )
 
     def _failed(self, error: Exception, size: int, delay: float) -> None:
         kind = type(error).__name__
