@@ -39,9 +39,10 @@ def front(python: Path, tmp_path: Path) -> Iterator[graphite_web.GraphiteWeb]:
 
 
 async def written(running: Running) -> int:
-    """`web.a.cpu` (1, 2, 3) and `web.b.cpu` (10, no point, 30) at 10 s, a minute ago;
-    returns the time to ask from (`from` is exclusive: one step before the first)."""
-    first = now() - now() % 10 - 60
+    """`web.a.cpu` (1, 2, 3) and `web.b.cpu` (10, no point, 30) at 10 s from a minute
+    boundary two minutes ago; returns the time to ask from (`from` is exclusive: one step
+    before the first)."""
+    first = now() - now() % 60 - 120
     lines = [
         f"web.a.cpu 1 {first}",
         f"web.a.cpu 2 {first + 10}",
@@ -101,6 +102,15 @@ async def test_graphite_web_finds_and_renders_what_our_server_holds(
             }
             ours = await running.http.get("/render", params={**window, "target": targets})
             assert datapoints(ours.json()) == datapoints(rendered.json())
+
+            # Consolidating 3 values into buckets of 2 (20 s) for maxDataPoints: ours are
+            # labelled by their first value; graphite-web keeps one value too many before
+            # its first bucket, so it labels (2, 3) at the time of 3.
+            consolidated = {**window, "target": "web.a.cpu", "maxDataPoints": "2"}
+            theirs = await client.get("/render", params=consolidated)
+            ours = await running.http.get("/render", params=consolidated)
+            assert datapoints(ours.json()) == {"web.a.cpu": [[1.5, first], [3.0, first + 20]]}
+            assert datapoints(theirs.json()) == {"web.a.cpu": [[2.5, first + 20]]}
 
         # graphite-web asked our server, in the cluster's format, on the cluster's routes.
         requests = running.registry.counter
