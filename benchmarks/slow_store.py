@@ -37,7 +37,7 @@ from cyanite_py.config import parse_config
 from cyanite_py.counters import Registry
 from cyanite_py.model import Resolution, Series, SnapshotBatch
 from cyanite_py.server import Server
-from cyanite_py.store.base import Store
+from cyanite_py.store.base import Store, StoreWithEvents
 from cyanite_py.store.writer import StoreWriter, StoreWriterConfig
 
 TIMELINE_ROWS = 12
@@ -46,9 +46,10 @@ TIMELINE_ROWS = 12
 class SlowStore:
     """Another store whose every write first sleeps: slow, never failing."""
 
-    def __init__(self, inner: Store, delay: float) -> None:
+    def __init__(self, inner: StoreWithEvents, delay: float) -> None:
         self._inner = inner
         self._delay = delay
+        self.events = inner.events
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await self._inner.run(task_status=task_status)
@@ -112,7 +113,7 @@ def build_server(config: Any, delay: float | None) -> tuple[Server, WatchedWrite
     """The server with its writer watched and, given a delay, its store made slow."""
     build_store = server_module.build_store
 
-    def slow_store(store_config: Any, registry: Registry) -> Store:
+    def slow_store(store_config: Any, registry: Registry) -> StoreWithEvents:
         inner = build_store(store_config, registry)
         return inner if delay is None else SlowStore(inner, delay)
 

@@ -6,6 +6,7 @@ they choose resolutions and show the newest, not yet flushed, window the same wa
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -14,10 +15,11 @@ from typing import Protocol
 import numpy as np
 import trio
 
-from cyanite_py.index.base import Index, Node
+from cyanite_py.index.base import Index, Node, TagIndex
 from cyanite_py.index.glob import has_wildcard
 from cyanite_py.model import FloatArray, OpenWindow, Resolution, Series, Windows
 from cyanite_py.store.base import Store, StoreUnavailable
+from cyanite_py.tags import TagQuery
 
 NO_WINDOWS = Windows.empty()
 
@@ -77,6 +79,15 @@ class Reader:
             else:
                 leaves.add(pattern)
         return sorted(leaves)
+
+    @property
+    def tags(self) -> TagIndex:
+        """The index's tag queries, for graphite-web's `/tags` routes."""
+        return self._index
+
+    async def find_series(self, query: TagQuery, limit: int = sys.maxsize) -> list[str]:
+        """The tagged paths `query` matches, sorted, at most `limit` of them."""
+        return await self._index.find_series(query, limit)
 
     async def fetch(
         self, paths: Sequence[str], start: int, end: int, aggregate: str = "mean"

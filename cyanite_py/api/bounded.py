@@ -16,6 +16,7 @@ from cyanite_py.index.base import Node
 from cyanite_py.index.glob import count_alternatives
 from cyanite_py.model import Series
 from cyanite_py.query import Reader, choose_resolution
+from cyanite_py.tags import TagQuery
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +26,12 @@ class ReadLimits:
     max_points: int
     max_glob_alternatives: int
     max_future: int
+    max_tag_series: int = 100_000
 
 
 class BoundedReader:
-    """Reads for one request: `find`, `expand` and `fetch` of `Reader`, within its bounds."""
+    """Reads for one request: `find`, `expand`, `find_series` and `fetch` of `Reader`,
+    within its bounds."""
 
     def __init__(
         self, reader: Reader, limits: ReadLimits, budget: Budget, deadline: Deadline
@@ -61,6 +64,18 @@ class BoundedReader:
         for pattern in patterns:
             self.check_glob(pattern)
         return await self._reader.expand(patterns)
+
+    async def find_series(self, query: TagQuery) -> list[str]:
+        """The tagged paths `query` matches, refused past `api.max_tag_series`."""
+        self.deadline.check()
+        limit = self._limits.max_tag_series
+        paths = await self._reader.find_series(query, limit + 1)
+        if len(paths) > limit:
+            raise LimitExceeded(
+                f"tag expressions {query} match more than {limit} series "
+                "(api.max_tag_series); add an expression to narrow them"
+            )
+        return paths
 
     async def fetch(
         self, paths: Sequence[str], start: int, end: int, aggregate: str = "mean"

@@ -21,6 +21,7 @@ from cyanite_py.counters import Registry
 from cyanite_py.index.base import Node
 from cyanite_py.model import Series
 from cyanite_py.query import Reader
+from cyanite_py.tags import TagQuery
 
 T = TypeVar("T")
 Job = Callable[["ThreadSource"], Coroutine[Any, Any, T]]
@@ -45,6 +46,9 @@ class ThreadSource:
 
     async def expand(self, patterns: Sequence[str]) -> list[str]:
         return self._on_loop(self.reader.expand, patterns)
+
+    async def find_series(self, query: TagQuery) -> list[str]:
+        return self._on_loop(self.reader.find_series, query)
 
     async def fetch(
         self, paths: Sequence[str], start: int, end: int, aggregate: str = "mean"

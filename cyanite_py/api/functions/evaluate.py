@@ -14,12 +14,15 @@ from cyanite_py.api.limits import UNBOUNDED, Budget, Deadline
 from cyanite_py.api.target import Call, Node, Path
 from cyanite_py.index.base import Node as IndexNode
 from cyanite_py.model import FloatArray, Series
+from cyanite_py.tags import TagQuery
 
 
 class Source(Protocol):
     """What evaluation needs of the reader."""
 
     async def find(self, pattern: str) -> list[IndexNode]: ...
+
+    async def find_series(self, query: TagQuery) -> list[str]: ...
 
     async def fetch(
         self, paths: Sequence[str], start: int, end: int, aggregate: str = "mean"
@@ -77,7 +80,11 @@ async def evaluate(tree: Call | Path, ctx: Context) -> list[RenderSeries]:
     if function.lists:
         raise InputError(f"{tree.name} gives lists of series, which only reduceSeries takes")
     values = await _bind(function, tree, ctx)
-    return await function.impl(ctx, *values)
+    results = await function.impl(ctx, *values)
+    if function.named_by_call:
+        for series in results:
+            series.path_expression = tree.text
+    return results
 
 
 async def evaluate_lists(tree: Call | Path, ctx: Context) -> list[list[RenderSeries]]:
@@ -125,12 +132,17 @@ async def fetch(pattern: str, ctx: Context) -> list[RenderSeries]:
     the first window after `start`, so that window is left out.
     """
     leaves = [node.path for node in await ctx.source.find(pattern) if node.leaf]
-    if not leaves:
+    return await read(leaves, pattern, ctx)
+
+
+async def read(paths: Sequence[str], path_expression: str, ctx: Context) -> list[RenderSeries]:
+    """The series of `paths` over the context's range, as `fetch` gives them."""
+    if not paths:
         return []
-    fetched = await ctx.source.fetch(leaves, ctx.start, ctx.end)
+    fetched = await ctx.source.fetch(paths, ctx.start, ctx.end)
     results = []
     for series in fetched:
-        rendered = RenderSeries.from_model(series, pattern, ctx.x_files_factor)
+        rendered = RenderSeries.from_model(series, path_expression, ctx.x_files_factor)
         if rendered.start <= ctx.start and len(rendered.values):
             rendered.start += rendered.step
             rendered.values = rendered.values[1:]
