@@ -90,6 +90,7 @@ def test_tags_include_the_name() -> None:
         ("a.b.c", {"name": "a.b.c"}),
         ("~a.b", {"name": "a.b"}),
         ("sumSeries(cpu;dc=eu)", {"name": "sumSeries(cpu;dc=eu)"}),
+        ("f(x);dc=eu", {"name": "f(x)", "dc": "eu"}),  # not a call's name: it ends otherwise
         ("cpu;broken", {"name": "cpu;broken"}),
         ("42.0", {"name": "42.0"}),
     ],

@@ -1,11 +1,12 @@
 """The grammar of graphite-web's `target` parameter, read into a small tree.
 
-A target is a path expression (`servers.web-*.cpu.{user,system}`) or a call
-(`sumSeries(a.*, b.c)`), optionally followed by piped calls (`a.*|sumSeries()`, which
-is `sumSeries(a.*)`). Call arguments are targets, strings in single or double quotes
-(kept as written, so `'\\1'` stays a backslash and a one), numbers, `true`/`false`,
-`None`, and `name=value` keywords after the positional ones. A number or keyword is
-only read as such when a `,` or `)` follows, as graphite does, so `1h.x` is a path.
+A target is a path expression (`servers.web-*.cpu.{user,system}`, or a tagged path
+such as `cpu;dc=eu;host=web01`) or a call (`sumSeries(a.*, b.c)`), optionally
+followed by piped calls (`a.*|sumSeries()`, which is `sumSeries(a.*)`). Call arguments
+are targets, strings in single or double quotes (kept as written, so `'\\1'` stays a
+backslash and a one), numbers, `true`/`false`, `None`, and `name=value` keywords after
+the positional ones. A number or keyword is only read as such when a `,` or `)` follows,
+as graphite does, so `1h.x` is a path.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-_SYMBOLS = frozenset("(){},=.'\"\\|")
+_SYMBOLS = frozenset("(){},.'\"\\|")
+"""What ends a path; `=` does not, as tagged paths (`cpu;dc=eu`) hold it."""
 _IDENTIFIER_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _IDENTIFIER = _IDENTIFIER_START | frozenset("0123456789")
 _KEYWORDS: dict[str, bool | None] = {"true": True, "false": False, "none": None}
@@ -36,6 +38,9 @@ class Call:
     args: tuple[Node, ...] = ()
     kwargs: dict[str, Node] = field(default_factory=dict)
     position: int = field(default=0, compare=False)
+    text: str = field(default="", compare=False)
+    """The call as written, from its name to its `)`, which graphite-web names
+    seriesByTag's series after."""
 
 
 Node = Call | Path | str | int | float | bool | None
@@ -113,7 +118,7 @@ class _Parser:
             if self.peek() != "(":
                 self.fail("expected '(' after a piped function name")
             call = self.call(piped, at)
-            tree = Call(call.name, (tree, *call.args), call.kwargs, call.position)
+            tree = Call(call.name, (tree, *call.args), call.kwargs, call.position, call.text)
             self.skip_spaces()
         self.depth -= pipes
         return tree
@@ -146,7 +151,7 @@ class _Parser:
         self.skip_spaces()
         if self.peek() == ")":
             self.position += 1
-            return Call(name, (), kwargs, start)
+            return Call(name, (), kwargs, start, self.text[start : self.position])
         while True:
             keyword = self.keyword_name()
             if keyword is not None:
@@ -162,7 +167,7 @@ class _Parser:
                 self.position += 1
                 continue
             self.expect(")")
-            return Call(name, tuple(args), kwargs, start)
+            return Call(name, tuple(args), kwargs, start, self.text[start : self.position])
 
     def keyword_name(self) -> str | None:
         """`name` when `name=` starts here (and consume it), else None."""

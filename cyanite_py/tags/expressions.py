@@ -124,6 +124,9 @@ class TagQuery:
         """Whether a series with `tags` meets every expression."""
         return all(e.matches(tags.get(e.tag, "")) for e in self.expressions)
 
+    def __str__(self) -> str:
+        return ", ".join(repr(str(expression)) for expression in self.expressions)
+
 
 @dataclass(frozen=True, slots=True)
 class TagFilter:

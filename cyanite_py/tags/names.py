@@ -19,7 +19,8 @@ _OPENMETRICS_TAG = re.compile(r'([^=]+)="((?:[\\]["\\]|[^"\\])+)"(:?,|$)')
 """One `tag="value"` of the OpenMetrics form, as carbon reads it (a `:` may precede the
 comma); the value's quotes and backslashes are escaped with a backslash."""
 
-_FUNCTION_CALL = re.compile(r"[a-z]+[a-z0-9]*\(", re.IGNORECASE)
+_FUNCTION_CALL = re.compile(r"[a-z]+\(.+\)", re.IGNORECASE)
+"""A name graphite-web takes for a call's (`sumSeries(a;b=c)`): it reads no tags from it."""
 
 
 class TagError(ValueError):
@@ -112,7 +113,7 @@ def series_tags(name: str) -> dict[str, str]:
     """The tags a rendered series named `name` carries, as graphite-web gives them: those
     of a tagged name, else (a call's name, or a name it cannot parse) only `name`."""
     if (";" in name or name.startswith("~") or _is_openmetrics(name)) and not (
-        _FUNCTION_CALL.match(name)
+        _FUNCTION_CALL.fullmatch(name)
     ):
         try:
             return parse_tags(name)

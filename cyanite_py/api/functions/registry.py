@@ -100,6 +100,9 @@ class Function:
     lists: bool = False
     """When true the function gives lists of series (mapSeries), which only a
     `seriesLists` parameter (reduceSeries) takes."""
+    named_by_call: bool = False
+    """When true the series it gives take the call as written for their path expression,
+    as graphite-web's seriesByTag gives them."""
 
     def to_json(self, series_functions: Sequence[str] = ()) -> dict[str, Any]:
         """graphite-web's description of the function for `/functions`."""

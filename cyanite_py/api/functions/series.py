@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from cyanite_py.model import FloatArray, Series
+from cyanite_py.tags import series_tags
 
 
 class InputError(ValueError):
@@ -44,7 +45,7 @@ class RenderSeries:
 
     def __post_init__(self) -> None:
         if not self.tags:
-            self.tags = {"name": self.name}
+            self.tags = series_tags(self.name)
 
     @classmethod
     def from_model(
