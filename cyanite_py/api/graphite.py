@@ -66,9 +66,6 @@ def routes(reader: Evaluator, pictures: Pictures, jsonp: bool = False) -> list[R
             )
         return json_bytes(orjson.dumps(describe(found)))
 
-    async def no_tags(request: Request) -> Response:
-        return json_response([])
-
     return [
         Route("/render", render, methods=both),
         Route("/render/", render, methods=both),
@@ -78,8 +75,6 @@ def routes(reader: Evaluator, pictures: Pictures, jsonp: bool = False) -> list[R
         Route("/version", version, methods=both),
         Route("/functions", functions, methods=["GET"]),
         Route("/functions/{name}", function, methods=["GET"]),
-        Route("/tags/autoComplete/tags", no_tags, methods=both),
-        Route("/tags/autoComplete/values", no_tags, methods=both),
     ]
 
 
