@@ -1,8 +1,9 @@
 """Fixtures that reach a real Cassandra.
 
 `CASSANDRA_HOSTS` ("host:port,host:port") names a running cluster to use as it is.
-Without it, `scripts/services start cassandra` installs and starts a local node (a no-op
-when one is running already); a node the session started is stopped when it ends.
+Without it, the tests reach the local node on 127.0.0.1, which the session starts with
+`scripts/services start cassandra` before the first test if a selected test needs it and
+it is not running (see tests.local_services), and stops when it ends.
 
 `CASSANDRA_CLUSTER_HOSTS` names a running cluster of several nodes in the same way; without
 it, the tests that need one start `scripts/services start cassandra-cluster` (three nodes on
@@ -17,7 +18,6 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,11 +25,7 @@ from cassandra.cluster import Cluster, NoHostAvailable, Session
 from cassandra.policies import ConstantReconnectionPolicy
 
 from cyanite_py.store.cassandra.config import CassandraStoreConfig
-
-ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ROOT / "scripts" / "services"
-START_TIMEOUT = 1200
-"""Seconds for a first start, which downloads Cassandra's jars."""
+from tests.local_services import SERVICES, START_TIMEOUT, LocalService, local, register
 
 
 def _answers(host: str, port: int) -> bool:
@@ -55,6 +51,20 @@ def services(action: str, service: str = "cassandra", node: int | None = None) -
         pytest.fail(f"{' '.join(command[1:])} failed:\n{done.stderr}{done.stdout}")
 
 
+def _local_port() -> int:
+    return int(os.environ.get("CASSANDRA_PORT", "9042"))
+
+
+def _local_node_answers() -> bool:
+    return _answers("127.0.0.1", _local_port())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the session start the local node, unless `CASSANDRA_HOSTS` names a cluster."""
+    if not os.environ.get("CASSANDRA_HOSTS"):
+        register(config, LocalService("cassandra", "cassandra_hosts", _local_node_answers))
+
+
 def split_hosts(hosts: str) -> tuple[list[str], int]:
     """`"a:9042,b:9042"` as a host list and the one port they share."""
     pairs = [item.strip().rpartition(":") for item in hosts.split(",") if item.strip()]
@@ -78,18 +88,13 @@ def cassandra_managed() -> bool:
 
 
 @pytest.fixture(scope="session")
-def cassandra_hosts(cassandra_managed: bool) -> Iterator[str]:
-    """`"host:port,…"` of a reachable Cassandra, starting the local node if needed."""
+def cassandra_hosts(cassandra_managed: bool, pytestconfig: pytest.Config) -> str:
+    """`"host:port,…"` of a reachable Cassandra, the local node unless `CASSANDRA_HOSTS`
+    names one."""
     if not cassandra_managed:
-        yield os.environ["CASSANDRA_HOSTS"]
-        return
-    port = int(os.environ.get("CASSANDRA_PORT", "9042"))
-    started = not _answers("127.0.0.1", port)
-    if started:
-        services("start")
-    yield f"127.0.0.1:{port}"
-    if started:
-        services("stop")
+        return os.environ["CASSANDRA_HOSTS"]
+    local(pytestconfig, "cassandra").ready()
+    return f"127.0.0.1:{_local_port()}"
 
 
 @pytest.fixture(scope="session")

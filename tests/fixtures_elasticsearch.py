@@ -1,38 +1,21 @@
 """Fixtures that reach a real Elasticsearch.
 
-`ELASTICSEARCH_URL` names a running server to use as it is. Without it,
-`scripts/services start elasticsearch` installs and starts a local node (a no-op when one
-is running already); a node the session started is stopped when it ends.
+`ELASTICSEARCH_URL` names a running server to use as it is. Without it, the tests reach
+the local node on 127.0.0.1, which the session starts with `scripts/services start
+elasticsearch` before the first test if a selected test needs it and it is not running
+(see tests.local_services), and stops when it ends.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ROOT / "scripts" / "services"
-START_TIMEOUT = 1200
-"""Seconds for a first start, which fetches the server's jars."""
-
-
-def services(action: str) -> None:
-    """Run `scripts/services ACTION elasticsearch`, failing the test with its output on error."""
-    done = subprocess.run(
-        [str(SERVICES), action, "elasticsearch"],
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"scripts/services {action} elasticsearch failed:\n{done.stderr}{done.stdout}")
+from tests.local_services import LocalService, local, register
 
 
 def answers(url: str) -> bool:
@@ -49,19 +32,28 @@ def elasticsearch_managed() -> bool:
     return not os.environ.get("ELASTICSEARCH_URL")
 
 
+def _local_url() -> str:
+    return f"http://127.0.0.1:{os.environ.get('ELASTICSEARCH_PORT', '9200')}"
+
+
+def _local_node_answers() -> bool:
+    return answers(_local_url())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the session start the local node, unless `ELASTICSEARCH_URL` names a server."""
+    if not os.environ.get("ELASTICSEARCH_URL"):
+        register(config, LocalService("elasticsearch", "elasticsearch_url", _local_node_answers))
+
+
 @pytest.fixture(scope="session")
-def elasticsearch_url(elasticsearch_managed: bool) -> Iterator[str]:
-    """The URL of a reachable Elasticsearch, starting the local node if needed."""
+def elasticsearch_url(elasticsearch_managed: bool, pytestconfig: pytest.Config) -> str:
+    """The URL of a reachable Elasticsearch, the local node unless `ELASTICSEARCH_URL` names
+    one."""
     if not elasticsearch_managed:
-        yield os.environ["ELASTICSEARCH_URL"].rstrip("/")
-        return
-    url = f"http://127.0.0.1:{os.environ.get('ELASTICSEARCH_PORT', '9200')}"
-    started = not answers(url)
-    if started:
-        services("start")
-    yield url
-    if started:
-        services("stop")
+        return os.environ["ELASTICSEARCH_URL"].rstrip("/")
+    local(pytestconfig, "elasticsearch").ready()
+    return _local_url()
 
 
 @pytest.fixture

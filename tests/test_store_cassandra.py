@@ -23,8 +23,9 @@ from cyanite_py.store.cassandra.fold import FOLD_MIN_ROWS, FoldQueue, fold, fold
 from cyanite_py.store.cassandra.layout import BLOCK_WINDOWS, PART_WINDOWS
 from cyanite_py.store.cassandra.store import CassandraStore
 from cyanite_py.store.writer import StoreWriter, StoreWriterConfig
-from tests.fixtures_cassandra import SERVICES, services, store_config
+from tests.fixtures_cassandra import services, store_config
 from tests.helpers import wait_until
+from tests.local_services import SERVICES
 from tests.store_contract import (
     BASE,
     FINE,
