@@ -25,7 +25,7 @@ import trio
 from cassandra_bench import bench_config, bench_store
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import PathTable, Resolution, SnapshotBatch
+from cyanite_py.model import Aggregate, PathTable, Resolution, SnapshotBatch
 from cyanite_py.store.cassandra.config import CassandraStoreConfig
 from cyanite_py.store.cassandra.store import CassandraStore
 
@@ -61,7 +61,7 @@ async def timed_read(store: CassandraStore, paths: list[str], start: int, end: i
     times = []
     for _ in range(3):
         began = time.perf_counter()
-        await store.read(paths, RESOLUTIONS[0], start, end, "mean")
+        await store.read(paths, RESOLUTIONS[0], start, end, Aggregate.MEAN)
         times.append((time.perf_counter() - began) * 1000)
     return statistics.median(times)
 

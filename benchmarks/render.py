@@ -25,7 +25,15 @@ from cyanite_py.api.app import build_app
 from cyanite_py.counters import Registry
 from cyanite_py.engine import DriftConfig, Engine, EngineConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
-from cyanite_py.model import PathTable, PointBatch, Resolution, Series, SnapshotBatch, Windows
+from cyanite_py.model import (
+    Aggregate,
+    PathTable,
+    PointBatch,
+    Resolution,
+    Series,
+    SnapshotBatch,
+    Windows,
+)
 from cyanite_py.query import Reader
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 
@@ -40,7 +48,12 @@ class ArrayStore:
         self._windows = windows
 
     async def read(
-        self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
+        self,
+        paths: Sequence[str],
+        resolution: Resolution,
+        start: int,
+        end: int,
+        aggregate: Aggregate,
     ) -> dict[str, Series]:
         found = {
             path: self._windows[path].series(path, start, end, resolution.precision, aggregate)

@@ -35,7 +35,7 @@ from common import HOST, build_payloads, history_start, load_average, send_concu
 import cyanite_py.server as server_module
 from cyanite_py.config import parse_config
 from cyanite_py.counters import Registry
-from cyanite_py.model import Resolution, Series, SnapshotBatch
+from cyanite_py.model import Aggregate, Resolution, Series, SnapshotBatch
 from cyanite_py.server import Server
 from cyanite_py.store.base import Store, StoreWithEvents
 from cyanite_py.store.writer import StoreWriter, StoreWriterConfig
@@ -59,7 +59,12 @@ class SlowStore:
         await self._inner.write(batch)
 
     async def read(
-        self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
+        self,
+        paths: Sequence[str],
+        resolution: Resolution,
+        start: int,
+        end: int,
+        aggregate: Aggregate,
     ) -> dict[str, Series]:
         return await self._inner.read(paths, resolution, start, end, aggregate)
 

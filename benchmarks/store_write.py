@@ -20,6 +20,7 @@ import trio
 from common import STORE_RESOLUTIONS, stored_windows, write_all
 
 from cyanite_py.counters import Registry
+from cyanite_py.model import Aggregate
 from cyanite_py.store.sqlite.config import SqliteStoreConfig
 from cyanite_py.store.sqlite.store import SqliteStore
 
@@ -42,7 +43,7 @@ async def bench(directory: Path, paths_count: int, windows: int) -> None:
         write_rss = peak_rss()
         started = time.perf_counter()
         for resolution in STORE_RESOLUTIONS:
-            found = await store.read(paths, resolution, base, now, "count")
+            found = await store.read(paths, resolution, base, now, Aggregate.COUNT)
             assert stored_windows(found) == paths_count * windows
             del found
         read = len(STORE_RESOLUTIONS) * paths_count * windows / (time.perf_counter() - started)

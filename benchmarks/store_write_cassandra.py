@@ -20,6 +20,7 @@ from cassandra_bench import bench_config, bench_store
 from common import STORE_RESOLUTIONS, stored_windows, write_all
 
 from cyanite_py.counters import Registry
+from cyanite_py.model import Aggregate
 from cyanite_py.store.cassandra.config import CassandraStoreConfig
 
 KEYSPACE = f"bench_{os.getpid()}"
@@ -37,7 +38,7 @@ async def bench(config: CassandraStoreConfig, paths_count: int, batches: int) ->
         rate = await write_all(store, paths, batches, base)
         started = time.perf_counter()
         for resolution in STORE_RESOLUTIONS:
-            found = await store.read(paths, resolution, base, now, "count")
+            found = await store.read(paths, resolution, base, now, Aggregate.COUNT)
             assert stored_windows(found) == paths_count * batches
         read = len(STORE_RESOLUTIONS) * paths_count / (time.perf_counter() - started)
     total = len(STORE_RESOLUTIONS) * paths_count * batches

@@ -18,7 +18,7 @@ import yaml
 from pydantic import Field, TypeAdapter, ValidationError
 
 from cyanite_py.api.config import ApiConfig
-from cyanite_py.engine.rules import DriftConfig, EngineConfig
+from cyanite_py.engine.rules import RULE_FORMS, DriftConfig, EngineConfig
 from cyanite_py.index.elasticsearch_config import ElasticsearchIndexConfig
 from cyanite_py.index.memory import MemoryIndexConfig
 from cyanite_py.inputs.carbon import CarbonInputConfig
@@ -170,9 +170,12 @@ def _describe(error: ValidationError, source: str) -> str:
 
 def _user_path(loc: tuple[int | str, ...]) -> list[int | str]:
     """The key path as the user wrote it: without the union member pydantic tried
-    (`input.0.carbon.port` → `input.0.port`, `store.sqlite.path` → `store.path`), and
-    without the marker of a mapping's key (`engine.rules.[x.[key]` → `engine.rules.[x`)."""
+    (`input.0.carbon.port` → `input.0.port`, `store.sqlite.path` → `store.path`,
+    `engine.rules.x.mapping.aggregation` → `engine.rules.x.aggregation`), and without the
+    marker of a mapping's key (`engine.rules.[x.[key]` → `engine.rules.[x`)."""
     tagged = {1} if loc[:1] in (("store",), ("index",)) else set()
     if loc[:1] == ("input",) and len(loc) > 2:
         tagged = {2}
+    if loc[:2] == ("engine", "rules") and len(loc) > 3 and loc[3] in RULE_FORMS:
+        tagged = {3}
     return [part for position, part in enumerate(loc) if position not in tagged and part != "[key]"]

@@ -6,9 +6,11 @@ the engine and the stores all work on whole columns.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -128,8 +130,12 @@ class KeyedPoints:
 EngineBatch = PointBatch | KeyedPoints
 """What inputs hand the engine."""
 
-OpenWindow = tuple[int, int, float, float, float]
-"""`(start, count, sum, min, max)` of a window still open in the engine."""
+OpenWindow = tuple[int, int, float, float, float, float]
+"""`(start, count, sum, min, max, last)` of a window still open in the engine."""
+
+NO_TIME = int(np.iinfo(np.int64).min)
+"""The time of the last point of a window that does not know its last point (written
+before windows kept it): any known last point is later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +150,11 @@ class Snapshot:
     sum: float
     min: float
     max: float
+    last: float | None = None
+    """The value of the window's last point: the one with the latest time, of those the
+    latest to arrive; None when unknown."""
+    last_time: int | None = None
+    """The time of that point, which decides which part's `last` wins when parts merge."""
 
     @property
     def mean(self) -> float:
@@ -163,7 +174,10 @@ class SnapshotBatch:
     """Closed windows in numpy columns, plus paths first seen since the previous batch.
     Window `i` is of path `table.names[keys[i]]`: the engine's own numbering, so no window
     carries a string. Columns go from the engine to a store's encoder without becoming
-    Python objects one window at a time."""
+    Python objects one window at a time.
+
+    `lasts` and `last_times` are each window's last point and its time (see `Snapshot`);
+    a batch built without them knows no window's last point."""
 
     table: PathTable = field(default_factory=PathTable)
     keys: IntArray = field(default_factory=_ints)
@@ -175,15 +189,26 @@ class SnapshotBatch:
     mins: FloatArray = field(default_factory=_floats)
     maxs: FloatArray = field(default_factory=_floats)
     new_paths: list[str] = field(default_factory=list)
+    lasts: FloatArray = field(default_factory=_floats)
+    last_times: IntArray = field(default_factory=_ints)
+
+    def __post_init__(self) -> None:
+        if len(self.keys) and not len(self.lasts):
+            self.lasts = np.full(len(self.keys), np.nan)
+            self.last_times = np.full(len(self.keys), NO_TIME, dtype=np.int64)
 
     @classmethod
     def of_paths(
-        cls, paths: Iterable[str], columns: Columns, new_paths: Iterable[str] = ()
+        cls,
+        paths: Iterable[str],
+        columns: Columns,
+        new_paths: Iterable[str] = (),
+        lasts: LastColumns | None = None,
     ) -> SnapshotBatch:
         """A batch whose window `i` is of `paths[i]`, with `columns` in field order, for
         callers that hold path names."""
         table, keys = PathTable.numbering(paths)
-        return cls(table, keys, *columns, list(new_paths))
+        return cls(table, keys, *columns, list(new_paths), *(lasts or ()))
 
     @classmethod
     def of(cls, snapshots: Iterable[Snapshot], new_paths: Iterable[str] = ()) -> SnapshotBatch:
@@ -198,7 +223,11 @@ class SnapshotBatch:
             np.array([row.min for row in rows], dtype=np.float64),
             np.array([row.max for row in rows], dtype=np.float64),
         )
-        return cls.of_paths([row.path for row in rows], columns, new_paths)
+        lasts = (
+            np.array([math.nan if row.last is None else row.last for row in rows]),
+            np.array([NO_TIME if row.last_time is None else row.last_time for row in rows]),
+        )
+        return cls.of_paths([row.path for row in rows], columns, new_paths, lasts)
 
     @classmethod
     def joined(cls, batches: Sequence[SnapshotBatch]) -> SnapshotBatch:
@@ -209,12 +238,13 @@ class SnapshotBatch:
             return cls()
         new_paths = [path for batch in batches for path in batch.new_paths]
         columns = _columns(lambda name: np.concatenate([getattr(b, name) for b in batches]))
+        lasts = _last_columns(lambda name: np.concatenate([getattr(b, name) for b in batches]))
         table = batches[0].table
         if any(batch.table is not table for batch in batches):
             paths = (path for batch in batches for path in batch.path_names())
-            return cls.of_paths(paths, columns, new_paths)
+            return cls.of_paths(paths, columns, new_paths, lasts)
         keys = np.concatenate([batch.keys for batch in batches])
-        return cls(table, keys, *columns, new_paths)
+        return cls(table, keys, *columns, new_paths, *lasts)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -226,9 +256,14 @@ class SnapshotBatch:
             self.keys[:size],
             *_columns(lambda name: getattr(self, name)[:size]),
             self.new_paths,
+            *_last_columns(lambda name: getattr(self, name)[:size]),
         )
         rest = SnapshotBatch(
-            self.table, self.keys[size:], *_columns(lambda name: getattr(self, name)[size:])
+            self.table,
+            self.keys[size:],
+            *_columns(lambda name: getattr(self, name)[size:]),
+            [],
+            *_last_columns(lambda name: getattr(self, name)[size:]),
         )
         return head, rest
 
@@ -237,20 +272,39 @@ class SnapshotBatch:
         names = self.table.names
         return [names[key] for key in self.keys.tolist()]
 
-    def tuples(self) -> Iterator[tuple[str, int, int, int, int, float, float, float]]:
-        """`(path, precision, period, time, count, sum, min, max)` per snapshot."""
-        columns = (getattr(self, name).tolist() for name in COLUMNS)
+    def tuples(
+        self,
+    ) -> Iterator[tuple[str, int, int, int, int, float, float, float, float, int]]:
+        """`(path, precision, period, time, count, sum, min, max, last, last_time)` per
+        snapshot."""
+        columns = (getattr(self, name).tolist() for name in (*COLUMNS, *LAST_COLUMNS))
         return zip(self.path_names(), *columns, strict=True)
 
     def rows(self) -> Iterator[Snapshot]:
-        for row in self.tuples():
-            yield Snapshot(*row)
+        for path, precision, period, t, count, total, low, high, last, at in self.tuples():
+            known = at != NO_TIME
+            yield Snapshot(
+                path,
+                precision,
+                period,
+                t,
+                count,
+                total,
+                low,
+                high,
+                last if known else None,
+                at if known else None,
+            )
 
 
 COLUMNS = ("precisions", "periods", "times", "counts", "sums", "mins", "maxs")
 """`SnapshotBatch`'s numpy columns after the keys, in field order."""
 
+LAST_COLUMNS = ("lasts", "last_times")
+"""`SnapshotBatch`'s columns of each window's last point, after the new paths."""
+
 Columns = tuple[IntArray, IntArray, IntArray, IntArray, FloatArray, FloatArray, FloatArray]
+LastColumns = tuple[FloatArray, IntArray]
 
 
 def _columns(column: Callable[[str], Any]) -> Columns:
@@ -259,27 +313,70 @@ def _columns(column: Callable[[str], Any]) -> Columns:
     return precisions, periods, times, counts, sums, mins, maxs
 
 
-AGGREGATES = ("mean", "sum", "min", "max", "count")
+def _last_columns(column: Callable[[str], Any]) -> LastColumns:
+    """`column(name)` for each of `LAST_COLUMNS`, in order."""
+    lasts, last_times = map(column, LAST_COLUMNS)
+    return lasts, last_times
+
+
+class Aggregate(StrEnum):
+    """What a read takes of each window. Parsed once where it enters (a request's
+    parameter, a rule in the configuration); everything past that holds the enum."""
+
+    MEAN = "mean"
+    SUM = "sum"
+    MIN = "min"
+    MAX = "max"
+    COUNT = "count"
+    LAST = "last"
+
+    @classmethod
+    def parse(cls, text: str) -> Aggregate:
+        """`text` as an aggregate, `average` (carbon's name) meaning `mean`; a ValueError
+        naming the choices otherwise."""
+        try:
+            return cls(ALIASES.get(text, text))
+        except ValueError:
+            choices = ", ".join(member.value for member in cls)
+            raise ValueError(f"must be one of {choices} (or average), not {text!r}") from None
+
+
+ALIASES = {"average": "mean"}
+"""Other spellings of an aggregate: carbon's storage-aggregation.conf says `average`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """How a path's windows are rolled up when a read does not say: the `aggregate` read
+    from each window and from each coarser bucket of windows, and the `x_files_factor`,
+    the fraction of a coarser window's finer windows that must hold data for it to hold a
+    value (carbon's xFilesFactor)."""
+
+    aggregate: Aggregate = Aggregate.MEAN
+    x_files_factor: float = 0.0
 
 
 @dataclass(slots=True)
 class Windows:
-    """Stored windows of one path at one resolution, in columns sorted by time."""
+    """Stored windows of one path at one resolution, in columns sorted by time. Without
+    `lasts` (or where it is NaN) a window does not know its last point, and reads its
+    mean as its last: windows written before windows kept their last point."""
 
     times: IntArray
     counts: FloatArray
     sums: FloatArray
     mins: FloatArray
     maxs: FloatArray
+    lasts: FloatArray | None = None
 
     @classmethod
     def empty(cls) -> Windows:
         return cls.from_rows([])
 
     @classmethod
-    def from_rows(cls, rows: list[tuple[int, float, float, float, float]]) -> Windows:
-        """Build from `(time, count, sum, min, max)` rows, in any order."""
-        table = np.array(rows, dtype=np.float64).reshape(-1, 5)
+    def from_rows(cls, rows: list[tuple[int, float, float, float, float, float]]) -> Windows:
+        """Build from `(time, count, sum, min, max, last)` rows, in any order."""
+        table = np.array(rows, dtype=np.float64).reshape(-1, 6)
         table = table[np.argsort(table[:, 0], kind="stable")]
         return cls(
             times=table[:, 0].astype(np.int64),
@@ -287,54 +384,67 @@ class Windows:
             sums=table[:, 2].copy(),
             mins=table[:, 3].copy(),
             maxs=table[:, 4].copy(),
+            lasts=table[:, 5].copy(),
         )
 
     def __len__(self) -> int:
         return len(self.times)
 
-    def series(self, path: str, start: int, end: int, step: int, aggregate: str) -> Series:
+    def series(self, path: str, start: int, end: int, step: int, aggregate: Aggregate) -> Series:
         """`aggregate` of the windows with `start <= time < end` on a grid of `step` from
         `start` rounded down: NaN where no window is stored."""
         first = start - start % step
         values = np.full(-(-(end - first) // step), np.nan)
         low, high = np.searchsorted(self.times, (start, end)).tolist()
         if high > low:
-            inside = Windows(
-                self.times[low:high],
-                self.counts[low:high],
-                self.sums[low:high],
-                self.mins[low:high],
-                self.maxs[low:high],
-            )
-            slots = (inside.times - first) // step
+            inside = self.between(low, high).values(aggregate)
+            slots = (self.times[low:high] - first) // step
             if slots[-1] - slots[0] == high - low - 1:  # no gaps: one slice, no index
-                values[slots[0] : slots[-1] + 1] = inside.values(aggregate)
+                values[slots[0] : slots[-1] + 1] = inside
             else:
-                values[slots] = inside.values(aggregate)
-        return Series(path, first, step, values)
+                values[slots] = inside
+        return Series(path, first, step, values, aggregate)
 
-    def values(self, aggregate: str) -> FloatArray:
-        """One column per window: `mean`, `sum`, `min`, `max` or `count`."""
-        if aggregate == "mean":
+    def between(self, low: int, high: int) -> Windows:
+        """Windows `low` to `high` (positions), as views."""
+        return Windows(
+            self.times[low:high],
+            self.counts[low:high],
+            self.sums[low:high],
+            self.mins[low:high],
+            self.maxs[low:high],
+            None if self.lasts is None else self.lasts[low:high],
+        )
+
+    def values(self, aggregate: Aggregate) -> FloatArray:
+        """One column per window, as `aggregate` takes it."""
+        if aggregate in (Aggregate.MEAN, Aggregate.LAST):
             with np.errstate(invalid="ignore", divide="ignore"):
-                return self.sums / self.counts
+                means: FloatArray = self.sums / self.counts
+            if aggregate == Aggregate.MEAN or self.lasts is None:
+                return means
+            return np.where(np.isnan(self.lasts), means, self.lasts)
         column: FloatArray = {
-            "sum": self.sums,
-            "min": self.mins,
-            "max": self.maxs,
-            "count": self.counts,
+            Aggregate.SUM: self.sums,
+            Aggregate.MIN: self.mins,
+            Aggregate.MAX: self.maxs,
+            Aggregate.COUNT: self.counts,
         }[aggregate]
         return column
 
 
 @dataclass(slots=True)
 class Series:
-    """Evenly spaced values of one path: `values[i]` covers `start + i * step`; NaN is no data."""
+    """Evenly spaced values of one path: `values[i]` covers `start + i * step`; NaN is no
+    data. `aggregate` is what each value took of its window, and with `x_files_factor`
+    says how values roll up into coarser steps."""
 
     path: str
     start: int
     step: int
     values: FloatArray
+    aggregate: Aggregate = Aggregate.MEAN
+    x_files_factor: float = 0.0
 
     @property
     def end(self) -> int:

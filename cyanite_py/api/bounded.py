@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from cyanite_py.api.limits import Budget, Deadline, LimitExceeded
 from cyanite_py.index.base import Node
 from cyanite_py.index.glob import count_alternatives
-from cyanite_py.model import Series
+from cyanite_py.model import Aggregate, Series
 from cyanite_py.query import Reader, choose_resolution
 from cyanite_py.tags import TagQuery
 
@@ -78,7 +78,11 @@ class BoundedReader:
         return paths
 
     async def fetch(
-        self, paths: Sequence[str], start: int, end: int, aggregate: str = "mean"
+        self,
+        paths: Sequence[str],
+        start: int,
+        end: int,
+        aggregate: Aggregate | None = None,
     ) -> list[Series]:
         """`Reader.fetch` over the clamped range, once its cells fit the budget."""
         self.deadline.check()

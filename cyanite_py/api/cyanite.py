@@ -11,7 +11,7 @@ from cyanite_py.api.attime import parse_time
 from cyanite_py.api.errors import BadRequest, require
 from cyanite_py.api.offload import Evaluator, ThreadSource
 from cyanite_py.api.responses import json_bytes, json_ready, json_response
-from cyanite_py.model import AGGREGATES
+from cyanite_py.model import Aggregate
 from cyanite_py.query import regrid
 
 
@@ -44,9 +44,7 @@ def routes(reader: Evaluator) -> list[Route]:
         patterns = params.getlist("path")
         if not patterns or not all(patterns):
             raise BadRequest("missing parameter: path")
-        aggregate = params.get("agg", "mean")
-        if aggregate not in AGGREGATES:
-            raise BadRequest(f"agg must be one of {', '.join(AGGREGATES)}, not {aggregate!r}")
+        aggregate = _aggregate(params.get("agg"))
         now = reader.now()
         start = max(_time(require(request, "from"), now, "from"), 0)
         end = _time(params.get("to", "now"), now, "to")
@@ -57,7 +55,7 @@ def routes(reader: Evaluator) -> list[Route]:
             found = await source.fetch(await source.expand(patterns), start, end, aggregate)
             step = max((series.step for series in found), default=None)
             if step is not None:
-                found = [regrid(series, step, aggregate) for series in found]
+                found = [regrid(series, step) for series in found]
             return orjson.dumps(
                 {
                     "from": min((s.start for s in found), default=start),
@@ -82,3 +80,13 @@ def _time(text: str, now: int, name: str) -> int:
         return parse_time(text, now)
     except ValueError as error:
         raise BadRequest(f"bad {name}: {error}") from None
+
+
+def _aggregate(text: str | None) -> Aggregate | None:
+    """`agg`, if given: else each path's rule says."""
+    if text is None:
+        return None
+    try:
+        return Aggregate.parse(text)
+    except ValueError as error:
+        raise BadRequest(f"agg {error}") from None

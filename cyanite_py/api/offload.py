@@ -19,7 +19,7 @@ from cyanite_py.api.bounded import BoundedReader, ReadLimits
 from cyanite_py.api.limits import Budget, Deadline, TimedOut
 from cyanite_py.counters import Registry
 from cyanite_py.index.base import Node
-from cyanite_py.model import Series
+from cyanite_py.model import Aggregate, Series
 from cyanite_py.query import Reader
 from cyanite_py.tags import TagQuery
 
@@ -51,7 +51,11 @@ class ThreadSource:
         return self._on_loop(self.reader.find_series, query)
 
     async def fetch(
-        self, paths: Sequence[str], start: int, end: int, aggregate: str = "mean"
+        self,
+        paths: Sequence[str],
+        start: int,
+        end: int,
+        aggregate: Aggregate | None = None,
     ) -> list[Series]:
         return self._on_loop(self.reader.fetch, paths, start, end, aggregate)
 

@@ -52,6 +52,8 @@ SLOT_COLUMNS: dict[str, type[np.generic]] = {
     "sum": np.float64,
     "min": np.float64,
     "max": np.float64,
+    "last": np.float64,
+    "last_time": np.int64,
     "unsaved_count": np.int64,
     "unsaved_sum": np.float64,
     "reopened": np.bool_,
@@ -63,9 +65,10 @@ SLOT_COLUMNS: dict[str, type[np.generic]] = {
 
 
 class Slots:
-    """One row per (path, resolution): its open window (start, count, sum, min, max), the
-    part of that window's count and sum not yet handed to the store, whether the window
-    was closed once already (so the store holds an earlier part of it), and what the row is.
+    """One row per (path, resolution): its open window (start, count, sum, min, max, and
+    its last point's value and time), the part of that window's count and sum not yet
+    handed to the store, whether the window was closed once already (so the store holds
+    an earlier part of it), and what the row is.
 
     A slot whose `count` is 0 has no open window. The attributes are views of growing
     columns, so in-place numpy updates reach the columns; `allocate` renews the views."""
@@ -75,6 +78,8 @@ class Slots:
     sum: FloatArray
     min: FloatArray
     max: FloatArray
+    last: FloatArray
+    last_time: IntArray
     unsaved_count: IntArray
     unsaved_sum: FloatArray
     reopened: npt.NDArray[np.bool_]

@@ -28,7 +28,13 @@ from cyanite_py.counters import Registry
 from cyanite_py.engine.admission import SeriesAdmission
 from cyanite_py.engine.columns import Slots
 from cyanite_py.engine.paths import PathRegistry
-from cyanite_py.engine.rules import DriftConfig, EngineConfig, compile_rules
+from cyanite_py.engine.rules import (
+    DriftConfig,
+    EngineConfig,
+    InputAggregation,
+    compile_rules,
+    no_input_aggregation,
+)
 from cyanite_py.engine.windows import OpenWindows
 from cyanite_py.model import (
     EngineBatch,
@@ -36,6 +42,7 @@ from cyanite_py.model import (
     IntArray,
     OpenWindow,
     Resolution,
+    Rollup,
     SnapshotBatch,
 )
 
@@ -43,7 +50,9 @@ Emit = Callable[[SnapshotBatch], Awaitable[None]]
 
 
 class Engine:
-    """Aggregates point batches into windows and hands what leaves them to `emit`."""
+    """Aggregates point batches into windows and hands what leaves them to `emit`.
+    `input_aggregation` gives the paths an input knows how to roll up their aggregate,
+    where their rule names none."""
 
     def __init__(
         self,
@@ -54,9 +63,11 @@ class Engine:
         on_new_paths: Callable[[Sequence[str]], None],
         registry: Registry,
         clock: Callable[[], float] = time.time,
+        input_aggregation: InputAggregation = no_input_aggregation,
     ) -> None:
         self.config = config
         self.drift = drift
+        self._input_aggregation = input_aggregation
         self._receive = receive
         self._emit = emit
         self._clock = clock
@@ -149,7 +160,12 @@ class Engine:
     # ---- reading, for the API ----
 
     def resolutions_for(self, path: str) -> tuple[Resolution, ...]:
-        return self._paths.resolutions_for(path)
+        return self._paths.rule_for(path).resolutions
+
+    def rollup_for(self, path: str) -> Rollup:
+        """How `path`'s windows roll up: its rule's aggregation, else its input's, else
+        mean, and its rule's xFilesFactor."""
+        return self._paths.rule_for(path).rollup(path, self._input_aggregation)
 
     def open_window(self, path: str, resolution: Resolution) -> OpenWindow | None:
         """The whole window of `path` at `resolution` still open, if the engine holds all
@@ -182,8 +198,9 @@ class Engine:
         fresh = starts + self._slots.period[slots].astype(np.int64) > now
         if not fresh.all():
             self._expired.inc(int(np.count_nonzero(~fresh)))
-            slots, starts, values = slots[fresh], starts[fresh], values[fresh]
-        return self._handed(self._windows.add(slots, starts, values) if len(slots) else [])
+            slots, starts, times, values = slots[fresh], starts[fresh], times[fresh], values[fresh]
+        added = self._windows.add(slots, starts, times, values) if len(slots) else []
+        return self._handed(added)
 
     def _expand(
         self, ids: IntArray, times: IntArray, values: FloatArray

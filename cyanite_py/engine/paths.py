@@ -122,10 +122,11 @@ class PathRegistry:
         """Each path's first slot and how many slots (resolutions) it has."""
         return self._first_slot.values[ids], self._resolution_count.values[ids]
 
-    def resolutions_for(self, path: str) -> tuple[Resolution, ...]:
+    def rule_for(self, path: str) -> Rule:
+        """The rule of `path`: the one it was given when first seen, else the one it matches."""
         path_id = self._ids.get(path, NO_NODES)
         rule = match_rule(self._rules, path) if path_id < 0 else self._rule_of(path_id)
-        return self._rules[rule].resolutions
+        return self._rules[rule]
 
     def slot(self, path: str, resolution: Resolution) -> int | None:
         """The slot of `path` at `resolution`, if the engine has seen the path."""

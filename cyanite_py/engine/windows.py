@@ -1,7 +1,9 @@
 """Folding points into the open windows, and handing on what the store must merge.
 
-Rows `(slot, window start, value)` are sorted by slot and start and reduced per group
-with `reduceat`, then met with each slot's open window in one vectorised pass:
+Rows `(slot, window start, time, value)` are sorted by slot and time, which groups them
+by slot and window with each group's last point (latest time, latest arrival among
+equal times, as the sort is stable) at its end, and reduced per group with `reduceat`,
+then met with each slot's open window in one vectorised pass:
 
 - a group for the open window joins it;
 - a group for a later window (or for the window just closed, reopened) closes the open
@@ -12,9 +14,9 @@ with `reduceat`, then met with each slot's open window in one vectorised pass:
 What leaves is never more than the points not yet handed on: each slot keeps its whole
 open window (for the live view) and the part of its count and sum not yet written, and
 a checkpoint writes that part, so every point reaches the store exactly once and the
-store's merge (counts and sums added, minima and maxima combined) rebuilds each window.
-A partial window carries the whole window's minimum and maximum so far, which the merge
-takes as it would the part's own.
+store's merge (counts and sums added, minima and maxima combined, the last point of the
+latest time kept) rebuilds each window. A partial window carries the whole window's
+minimum, maximum and last point so far, which the merge takes as it would the part's own.
 """
 
 from __future__ import annotations
@@ -35,20 +37,26 @@ class OpenWindows:
         self._late = late
         self._handed = handed
 
-    def add(self, slots: IntArray, starts: IntArray, values: FloatArray) -> list[SnapshotBatch]:
-        """Fold `(slot, window start, value)` rows in; return the windows to hand on."""
-        order = np.argsort((slots << 32) | starts, kind="stable")
-        slots, starts, values = slots[order], starts[order], values[order]
+    def add(
+        self, slots: IntArray, starts: IntArray, times: IntArray, values: FloatArray
+    ) -> list[SnapshotBatch]:
+        """Fold `(slot, window start, time, value)` rows in, in the order the points
+        arrived; return the windows to hand on."""
+        order = np.argsort((slots << 32) | times, kind="stable")
+        slots, starts, times, values = slots[order], starts[order], times[order], values[order]
         boundary = np.empty(len(slots), dtype=bool)
         boundary[0] = True
         np.not_equal(slots[1:], slots[:-1], out=boundary[1:])
         boundary[1:] |= starts[1:] != starts[:-1]
         heads = np.flatnonzero(boundary)
+        ends = np.append(heads, len(slots))
+        tails = ends[1:] - 1
         g_slot, g_start = slots[heads], starts[heads]
-        g_count = np.diff(np.append(heads, len(slots)))
+        g_count = np.diff(ends)
         g_sum = np.add.reduceat(values, heads)
         g_min = np.minimum.reduceat(values, heads)
         g_max = np.maximum.reduceat(values, heads)
+        g_last, g_last_time = values[tails], times[tails]
 
         s = self._slots
         open_start = s.start[g_slot]
@@ -66,6 +74,9 @@ class OpenWindows:
         s.unsaved_sum[joining] += g_sum[same]
         np.minimum.at(s.min, joining, g_min[same])
         np.maximum.at(s.max, joining, g_max[same])
+        later_last = g_last_time[same] >= s.last_time[joining]  # equal: this arrived later
+        s.last[joining[later_last]] = g_last[same][later_last]
+        s.last_time[joining[later_last]] = g_last_time[same][later_last]
 
         last_of_slot = np.append(g_slot[1:] != g_slot[:-1], True)
         opening = later & last_of_slot
@@ -80,6 +91,8 @@ class OpenWindows:
                 g_sum[through],
                 g_min[through],
                 g_max[through],
+                g_last[through],
+                g_last_time[through],
             )
         )
         s.reopened[replaced] = g_start[opening] == s.start[replaced]
@@ -88,6 +101,8 @@ class OpenWindows:
         s.sum[replaced] = s.unsaved_sum[replaced] = g_sum[opening]
         s.min[replaced] = g_min[opening]
         s.max[replaced] = g_max[opening]
+        s.last[replaced] = g_last[opening]
+        s.last_time[replaced] = g_last_time[opening]
         return handed
 
     def due(self, now: int, grace: int) -> IntArray:
@@ -113,8 +128,16 @@ class OpenWindows:
         """The part of these slots' open windows not yet handed on, now counted as handed."""
         s = self._slots
         slots = slots[s.unsaved_count[slots] > 0]
-        unsaved = (s.unsaved_count[slots], s.unsaved_sum[slots])
-        batch = self._batch(slots, s.start[slots], *unsaved, s.min[slots], s.max[slots])
+        batch = self._batch(
+            slots,
+            s.start[slots],
+            s.unsaved_count[slots],
+            s.unsaved_sum[slots],
+            s.min[slots],
+            s.max[slots],
+            s.last[slots],
+            s.last_time[slots],
+        )
         s.unsaved_count[slots] = 0
         s.unsaved_sum[slots] = 0.0
         return batch
@@ -135,6 +158,7 @@ class OpenWindows:
             float(s.sum[slot]),
             float(s.min[slot]),
             float(s.max[slot]),
+            float(s.last[slot]),
         )
 
     def _batch(
@@ -145,6 +169,8 @@ class OpenWindows:
         sums: FloatArray,
         mins: FloatArray,
         maxs: FloatArray,
+        lasts: FloatArray,
+        last_times: IntArray,
     ) -> SnapshotBatch:
         s = self._slots
         self._handed.inc(len(slots))
@@ -158,4 +184,7 @@ class OpenWindows:
             sums,
             mins,
             maxs,
+            [],
+            lasts,
+            last_times,
         )

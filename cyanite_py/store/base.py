@@ -7,7 +7,7 @@ from typing import Protocol
 
 import trio
 
-from cyanite_py.model import Resolution, Series, SnapshotBatch
+from cyanite_py.model import Aggregate, Resolution, Series, SnapshotBatch
 from cyanite_py.store.events import Event, EventQuery, NewEvent
 
 
@@ -51,7 +51,8 @@ class Store(Protocol):
     `engine.checkpoint_interval` as a partial snapshot and starts it again from zero, a
     late point becomes a partial snapshot of its own, and replays, restarts and several
     servers write the same windows again. So writing a window MERGES it into what is
-    stored (counts and sums added, minima and maxima combined), in any order, and a read
+    stored (counts and sums added, minima and maxima combined, the last point of the
+    latest time kept, the part written later winning a tie), in any order, and a read
     returns the merge. A coarse window can receive up to `precision / checkpoint_interval`
     parts, so a store folds a window's parts together (when it compacts, or when a row
     outgrows its capacity) rather than keeping each part for the whole period.
@@ -66,9 +67,14 @@ class Store(Protocol):
         ...
 
     async def read(
-        self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
+        self,
+        paths: Sequence[str],
+        resolution: Resolution,
+        start: int,
+        end: int,
+        aggregate: Aggregate,
     ) -> dict[str, Series]:
-        """`aggregate` (see `AGGREGATES`) of each path's windows with `start <= time < end`,
+        """`aggregate` of each path's windows with `start <= time < end`,
         as `Windows.series` lays them out; a path with no windows may be absent. Only the
         one aggregate comes back, so a read of many long series stays small."""
         ...

@@ -5,8 +5,9 @@ a path's consecutive windows into one little-endian record array per block cuts 
 by up to `BLOCK_WINDOWS`, and a read turns blocks back into columns with one
 `np.frombuffer`. A block grows by appending records, so a rewritten window may appear
 twice in it: `unpack` merges records of the same time (counts and sums added, min and max
-combined), which is how a late point, a checkpoint's part of a window or a replay joins
-its stored window. `fold` does the same to a block's bytes once it holds more records than
+combined, the last point of the latest time kept, the record appended later winning a
+tie), which is how a late point, a checkpoint's part of a window or a replay joins its
+stored window. `fold` does the same to a block's bytes once it holds more records than
 windows, so repeated parts do not grow a block past its `BLOCK_WINDOWS` windows for long.
 """
 
@@ -20,8 +21,18 @@ from cyanite_py.model import FloatArray, IntArray, SnapshotBatch, Windows
 
 BLOCK_WINDOWS = 64
 RECORD = np.dtype(
-    [("time", "<i8"), ("count", "<f8"), ("sum", "<f8"), ("min", "<f8"), ("max", "<f8")]
+    [
+        ("time", "<i8"),
+        ("count", "<f8"),
+        ("sum", "<f8"),
+        ("min", "<f8"),
+        ("max", "<f8"),
+        ("last", "<f8"),
+        ("last_time", "<i8"),
+    ]
 )
+"""One window: `last` is its last point's value and `last_time` that point's time
+(`NO_TIME` and NaN for windows that do not know it)."""
 
 BLOCK_BYTES = BLOCK_WINDOWS * RECORD.itemsize
 """A block holding more bytes than this holds some window more than once."""
@@ -52,6 +63,8 @@ def sorted_records(
     records["sum"] = batch.sums[order]
     records["min"] = batch.mins[order]
     records["max"] = batch.maxs[order]
+    records["last"] = batch.lasts[order]
+    records["last_time"] = batch.last_times[order]
     return ids[order], batch.precisions[order], batch.periods[order], records
 
 
@@ -110,7 +123,39 @@ def _columns(table: FloatArray) -> Windows:
         sums=table[:, 2],
         mins=table[:, 3],
         maxs=table[:, 4],
+        lasts=table[:, 5],
     )
+
+
+def latest_of_groups(
+    heads: IntArray, last_times: IntArray, written: IntArray | None = None
+) -> IntArray:
+    """In records grouped by window (each group from one of `heads` to the next), the
+    position of each group's record whose last point is latest, the one `written` later
+    (else later in the records) on a tie: the record whose last point the merged window
+    keeps."""
+    size = len(last_times)
+    groups = np.repeat(np.arange(len(heads)), np.diff(np.append(heads, size)))
+    arrival = [np.arange(size)] if written is None else [np.arange(size), written]
+    order = np.lexsort((*arrival, last_times, groups))
+    latest: IntArray = order[np.append(heads[1:], size) - 1]
+    return latest
+
+
+def folded_records(records: np.ndarray) -> np.ndarray:
+    """`records` sorted by time, each time's records merged into one: counts and sums
+    added, min and max combined, and the last point of the latest `last_time` kept, the
+    one later in `records` winning a tie."""
+    order = np.lexsort((np.arange(len(records)), records["last_time"], records["time"]))
+    records = records[order]
+    times = records["time"]
+    heads = np.flatnonzero(np.append(True, times[1:] != times[:-1]))
+    merged: np.ndarray = records[np.append(heads[1:], len(records)) - 1]  # each latest last
+    merged["count"] = np.add.reduceat(records["count"], heads)
+    merged["sum"] = np.add.reduceat(records["sum"], heads)
+    merged["min"] = np.minimum.reduceat(records["min"], heads)
+    merged["max"] = np.maximum.reduceat(records["max"], heads)
+    return merged
 
 
 def _merged(records: np.ndarray, start: int, end: int) -> Windows:
@@ -118,27 +163,17 @@ def _merged(records: np.ndarray, start: int, end: int) -> Windows:
     records = records[(records["time"] >= start) & (records["time"] < end)]
     if not len(records):
         return Windows.empty()
-    records = records[np.argsort(records["time"], kind="stable")]
-    times = records["time"]
-    heads = np.flatnonzero(np.append(True, times[1:] != times[:-1]))
+    merged = folded_records(records)
     return Windows(
-        times=times[heads].copy(),
-        counts=np.add.reduceat(records["count"], heads),
-        sums=np.add.reduceat(records["sum"], heads),
-        mins=np.minimum.reduceat(records["min"], heads),
-        maxs=np.maximum.reduceat(records["max"], heads),
+        times=merged["time"],
+        counts=merged["count"],
+        sums=merged["sum"],
+        mins=merged["min"],
+        maxs=merged["max"],
+        lasts=merged["last"],
     )
 
 
 def fold(data: bytes) -> bytes:
     """A block's records with each window's parts merged into one record, in time order."""
-    windows = _merged(
-        np.frombuffer(data, dtype=RECORD), np.iinfo(np.int64).min, np.iinfo(np.int64).max
-    )
-    records = np.empty(len(windows), dtype=RECORD)
-    records["time"] = windows.times
-    records["count"] = windows.counts
-    records["sum"] = windows.sums
-    records["min"] = windows.mins
-    records["max"] = windows.maxs
-    return records.tobytes()
+    return folded_records(np.frombuffer(data, dtype=RECORD)).tobytes()

@@ -1,7 +1,8 @@
 """A store in process memory: for tests, demos and servers that need no history.
 
 It behaves like the SQLite store: a rewritten window merges into the stored one (counts
-and sums added, min and max combined), and windows older than their period are expired
+and sums added, min and max combined, the last point of the latest time kept, the part
+written later winning a tie), and windows older than their period are expired
 periodically. Everything is lost when the process stops.
 """
 
@@ -14,12 +15,13 @@ from typing import Literal
 import trio
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import Resolution, Series, SnapshotBatch, Windows
+from cyanite_py.model import Aggregate, Resolution, Series, SnapshotBatch, Windows
 from cyanite_py.settings import Duration, settings
 from cyanite_py.store.events import MemoryEvents
 
 Stored = list[float]
-"""`[period, count, sum, min, max]` of one window, updated in place on merge."""
+"""`[period, count, sum, min, max, last, last_time]` of one window, updated in place on
+merge."""
 
 
 @settings
@@ -64,19 +66,21 @@ class MemoryStore:
     async def write(self, batch: SnapshotBatch) -> None:
         await trio.lowlevel.checkpoint()
         windows = self._windows
-        for path, precision, period, t, count, total, low, high in batch.tuples():
+        for path, precision, period, t, count, total, low, high, last, at in batch.tuples():
             series = windows.get((path, precision))
             if series is None:
                 series = windows[(path, precision)] = {}
             stored = series.get(t)
             if stored is None:
-                series[t] = [period, count, total, low, high]
+                series[t] = [period, count, total, low, high, last, at]
             else:
                 stored[0] = period
                 stored[1] += count
                 stored[2] += total
                 stored[3] = min(stored[3], low)
                 stored[4] = max(stored[4], high)
+                if at >= stored[6]:
+                    stored[5], stored[6] = last, at
         fresh = set(batch.path_names())
         fresh.update(batch.new_paths)
         fresh -= self._paths
@@ -85,7 +89,12 @@ class MemoryStore:
         self._written.inc(len(batch))
 
     async def read(
-        self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
+        self,
+        paths: Sequence[str],
+        resolution: Resolution,
+        start: int,
+        end: int,
+        aggregate: Aggregate,
     ) -> dict[str, Series]:
         await trio.lowlevel.checkpoint()
         found: dict[str, Series] = {}
@@ -93,7 +102,11 @@ class MemoryStore:
             series = self._windows.get((path, resolution.precision))
             if series:
                 windows = Windows.from_rows(
-                    [(t, w[1], w[2], w[3], w[4]) for t, w in series.items() if start <= t < end]
+                    [
+                        (t, w[1], w[2], w[3], w[4], w[5])
+                        for t, w in series.items()
+                        if start <= t < end
+                    ]
                 )
                 found[path] = windows.series(path, start, end, resolution.precision, aggregate)
         return found

@@ -13,7 +13,7 @@ from cyanite_py.api.functions.series import InputError, RenderSeries
 from cyanite_py.api.limits import UNBOUNDED, Budget, Deadline
 from cyanite_py.api.target import Call, Node, Path
 from cyanite_py.index.base import Node as IndexNode
-from cyanite_py.model import FloatArray, Series
+from cyanite_py.model import Aggregate, FloatArray, Series
 from cyanite_py.tags import TagQuery
 
 
@@ -25,7 +25,11 @@ class Source(Protocol):
     async def find_series(self, query: TagQuery) -> list[str]: ...
 
     async def fetch(
-        self, paths: Sequence[str], start: int, end: int, aggregate: str = "mean"
+        self,
+        paths: Sequence[str],
+        start: int,
+        end: int,
+        aggregate: Aggregate | None = None,
     ) -> list[Series]: ...
 
 

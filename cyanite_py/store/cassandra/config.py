@@ -75,6 +75,8 @@ CREATE TABLE IF NOT EXISTS {keyspace}.block (
   sums blob,
   mins blob,
   maxs blob,
+  lasts blob,
+  last_offsets blob,
   PRIMARY KEY ((path, precision, part), start, stamp)
 ) WITH CLUSTERING ORDER BY (start ASC, stamp ASC)
   AND compaction = {{

@@ -13,8 +13,9 @@ from cassandra.policies import (
 )
 from cassandra.query import PreparedStatement, tuple_factory
 
+from cyanite_py.model import Aggregate
 from cyanite_py.store.cassandra.config import CassandraStoreConfig
-from cyanite_py.store.cassandra.layout import NEEDS, VALUE_COLUMNS
+from cyanite_py.store.cassandra.layout import NEEDS, VALUE_COLUMNS, WRITTEN
 
 RECONNECT_MAX_DELAY = 10.0
 """Seconds between attempts at most, so a restarted node is used again soon."""
@@ -29,8 +30,9 @@ class Connection:
         self.session = session
         self.keyspace = keyspace
         self.insert_block: PreparedStatement | None = None
+        self.insert_folded: PreparedStatement | None = None
         self.insert_path: PreparedStatement | None = None
-        self.select_blocks: dict[str, PreparedStatement] = {}
+        self.select_blocks: dict[Aggregate, PreparedStatement] = {}
         self.select_paths: PreparedStatement | None = None
         self.insert_path_log: PreparedStatement | None = None
         self.select_path_log: PreparedStatement | None = None
@@ -40,17 +42,19 @@ class Connection:
     def prepare(self) -> None:
         """Prepare every statement once (blocking: runs in a worker thread)."""
         ks, session = self.keyspace, self.session
-        self.insert_block = session.prepare(
+        insert = (
             f"INSERT INTO {ks}.block (path, precision, part, start, stamp, offsets,"
-            f" {', '.join(VALUE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?"
+            f" {', '.join(VALUE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
+        self.insert_block = session.prepare(f"{insert} USING TTL ?")
+        self.insert_folded = session.prepare(f"{insert} USING TTL ? AND TIMESTAMP ?")
         self.insert_path = session.prepare(f"INSERT INTO {ks}.path (path) VALUES (?)")
         self.select_blocks = {
             aggregate: session.prepare(
                 f"SELECT path, part, start, offsets, {', '.join(columns)} FROM {ks}.block"
                 " WHERE path IN ? AND precision = ? AND part IN ? AND start >= ? AND start < ?"
             )
-            for aggregate, columns in NEEDS.items()
+            for aggregate, columns in _selected().items()
         }
         self.select_paths = session.prepare(f"SELECT path FROM {ks}.path")
         self.insert_path_log = session.prepare(
@@ -61,9 +65,17 @@ class Connection:
         )
         key = "path = ? AND precision = ? AND part = ? AND start = ?"
         self.select_block = session.prepare(
-            f"SELECT stamp, offsets, {', '.join(VALUE_COLUMNS)} FROM {ks}.block WHERE {key}"
+            f"SELECT stamp, offsets, {', '.join(VALUE_COLUMNS)}, {WRITTEN} FROM {ks}.block"
+            f" WHERE {key}"
         )
         self.delete_parts = session.prepare(f"DELETE FROM {ks}.block WHERE {key} AND stamp IN ?")
+
+    def lacks_last_columns(self) -> bool:
+        """Whether the `block` table was created before windows kept their last point
+        (False when there is no such table: preparing statements says so)."""
+        keyspace = self.cluster.metadata.keyspaces.get(self.keyspace)
+        table = None if keyspace is None else keyspace.tables.get("block")
+        return table is not None and "lasts" not in table.columns
 
     def hosts_up(self) -> int:
         """Hosts the driver holds as up now."""
@@ -73,6 +85,15 @@ class Connection:
         """The first replica of a partition, to group a batch by."""
         replicas = self.cluster.metadata.get_replicas(self.keyspace, routing_key)
         return replicas[0] if replicas else None
+
+
+def _selected() -> dict[Aggregate, tuple[str, ...]]:
+    """The value columns a read of each aggregate selects: a read of last points also
+    selects each row's write time."""
+    return {
+        aggregate: (*columns, WRITTEN) if aggregate == Aggregate.LAST else columns
+        for aggregate, columns in NEEDS.items()
+    }
 
 
 def connect(config: CassandraStoreConfig, listener: HostStateListener) -> Connection:

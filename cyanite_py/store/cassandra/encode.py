@@ -32,11 +32,10 @@ def routing_key(row: RowValues) -> bytes:
 
 def encoded(row: RowValues) -> list[Any]:
     """The row's values as the insert `(path, precision, part, start, stamp, offsets,
-    counts, sums, mins, maxs)` with `USING TTL ?` binds them."""
-    path, precision, part, start, stamp, offsets, counts, sums, mins, maxs, ttl = row
+    counts, sums, mins, maxs, lasts, last_offsets)` with `USING TTL ?` binds them."""
+    path, precision, part, start, stamp, *columns, ttl = row
     return [
-        path.encode(), _I32(precision), _I64(part), _I64(start), _I64(stamp),
-        offsets, counts, sums, mins, maxs, _I32(ttl),
+        path.encode(), _I32(precision), _I64(part), _I64(start), _I64(stamp), *columns, _I32(ttl)
     ]  # fmt: skip
 
 

@@ -28,8 +28,9 @@ from cyanite_py.store.cassandra.layout import (
     BLOCK_WINDOWS,
     VALUE_COLUMNS,
     RowValues,
-    counted,
+    decoded,
     folded,
+    row_columns,
 )
 
 FOLD_GRACE = 120
@@ -78,7 +79,7 @@ class FoldQueue:
             key = row[:4]
             parts = blocks.get(key)
             if parts is None:
-                parts = blocks[key] = Parts(row[10], number)
+                parts = blocks[key] = Parts(row[-1], number)
             parts.count += 1
 
     def restore(self, taken: Iterable[tuple[BlockKey, Parts]]) -> None:
@@ -118,26 +119,22 @@ def folded_stamp(stamps: Sequence[int]) -> int:
 
 def fold(
     key: BlockKey, ttl: int, own: set[int], rows: Sequence[Any]
-) -> tuple[RowValues, list[int]] | None:
-    """The merged row for the rows among `rows` (`stamp, offsets, counts, sums, mins,
-    maxs` as read) whose stamp is in `own`, and the stamps it replaces; None when fewer
-    than two are left."""
+) -> tuple[RowValues, list[int], int] | None:
+    """The merged row for the rows among `rows` (`stamp, offsets, *VALUE_COLUMNS, write
+    time` as read) whose stamp is in `own`, the stamps it replaces, and the write time to
+    give it: the latest of theirs, so a row written after them still outranks it on a tie
+    of last points. None when fewer than two are left."""
     mine = [row for row in rows if row[0] in own]
     if len(mine) < 2:
         return None
-    offsets = np.frombuffer(b"".join(row[1] for row in mine), dtype=np.uint8).astype(np.int64)
-    columns = [counted([len(row[1]) for row in mine], [row[2] for row in mine])]
-    columns += [
-        np.frombuffer(b"".join(row[2 + i] for row in mine), dtype="<f8")
-        for i in range(1, len(VALUE_COLUMNS))
-    ]
-    offsets, columns = folded(offsets, columns)
-    counts, sums, mins, maxs = (column.tobytes() for column in columns)
-    stamps = [row[0] for row in mine]
     path, precision, part, start = key
-    stamp = folded_stamp(stamps)
+    stamps, offsets, *values, written = zip(*mine, strict=True)
+    times, columns = decoded(
+        [start] * len(mine), offsets, values, VALUE_COLUMNS, precision, written
+    )
+    times, columns = folded(times, columns)
     merged: RowValues = (
-        path, precision, part, start, stamp, offsets.astype(np.uint8).tobytes(),
-        counts, sums, mins, maxs, ttl,
+        path, precision, part, start, folded_stamp(stamps),
+        *row_columns(times, columns, start, precision), ttl,
     )  # fmt: skip
-    return merged, stamps
+    return merged, list(stamps), max(written)

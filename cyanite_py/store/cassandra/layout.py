@@ -12,26 +12,43 @@ cost in Cassandra is mostly per row. Rows are keyed
 - `stamp` names the write, so a window written again (a late point, a checkpoint of an
   open window, a replay, a second server) adds a row instead of replacing one, and a read
   folds the windows of one time together: counts and sums added, min and max combined,
-  with no read before the write.
+  the last point of the latest time kept (of two rows with last points of the same time,
+  the one Cassandra holds as written later, by its write time), with no read before the
+  write.
 
 A row's windows are stored column-wise (the batch sorted as `blocks.sorted_records`
 sorts it): `offsets` (uint8, windows after the block's start), then little-endian
-float64 `counts`, `sums`, `mins` and `maxs`; `counts` holds one value when every window
-of the row has the same count, as a series sent once a window has. A read asks only for
-the columns its aggregate needs, 9 bytes a window for a mean of such a series and for
-the other aggregates instead of 40: the bytes a read moves through Cassandra and the
-driver are what its time is spent on.
+float64 `counts`, `sums`, `mins`, `maxs` and `lasts` (each window's last point), then
+little-endian int32 `last_offsets` (seconds from each window's start to its last point;
+-1 where unknown). `counts` and `last_offsets` hold one value when every window of the
+row has the same one, as a series sent once a window at a steady phase has, and `lasts`
+is empty when every window holds one point, whose value its sum already is. A read asks
+only for the columns its aggregate needs, 9 bytes a window for a mean of such a series,
+for its last points and for the other aggregates instead of 52: the bytes a read moves
+through Cassandra and the driver are what its time is spent on.
+
+Rows written before windows kept their last point have no `lasts` and `last_offsets`
+(null): their windows read their mean as their last point.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 
-from cyanite_py.model import FloatArray, IntArray, Series, SnapshotBatch, Windows
-from cyanite_py.store.blocks import sorted_records
+from cyanite_py.model import (
+    NO_TIME,
+    Aggregate,
+    FloatArray,
+    IntArray,
+    Series,
+    SnapshotBatch,
+    Windows,
+)
+from cyanite_py.store.blocks import latest_of_groups, sorted_records
 
 BLOCK_WINDOWS = 256
 """Windows one row spans at most, so an offset fits in a byte."""
@@ -47,21 +64,26 @@ BATCH_BYTES = 32 * 1024
 ROW_OVERHEAD = 160
 """Bytes Cassandra counts for a row beside its path and columns (key, stamp, and a
 timestamp and TTL per cell), counted against `BATCH_BYTES`."""
-WINDOW_BYTES = 33
-"""Stored bytes a window: one offset and four float64 columns."""
-VALUE_COLUMNS = ("counts", "sums", "mins", "maxs")
+VALUE_COLUMNS = ("counts", "sums", "mins", "maxs", "lasts", "last_offsets")
+LAST_COLUMNS_CQL = "ALTER TABLE {keyspace}.block ADD (lasts blob, last_offsets blob)"
+"""Adds the columns of last points to a `block` table created before they were kept."""
 NEEDS = {
-    "mean": ("counts", "sums"),
-    "sum": ("sums",),
-    "count": ("counts",),
-    "min": ("mins",),
-    "max": ("maxs",),
+    Aggregate.MEAN: ("counts", "sums"),
+    Aggregate.SUM: ("sums",),
+    Aggregate.COUNT: ("counts",),
+    Aggregate.MIN: ("mins",),
+    Aggregate.MAX: ("maxs",),
+    Aggregate.LAST: ("counts", "sums", "lasts", "last_offsets"),
 }
-"""The value columns a read of each aggregate asks for."""
+"""The value columns a read of each aggregate asks for; a read of last points asks for
+each row's write time too (`WRITTEN`), which decides between last points of one time."""
+WRITTEN = "WRITETIME(sums)"
+UNKNOWN_OFFSET = -1
+"""A `last_offsets` value: the window does not know its last point."""
 
-RowValues = tuple[str, int, int, int, int, bytes, bytes, bytes, bytes, bytes, int]
-"""One `block` row in bind order:
-`(path, precision, part, start, stamp, offsets, counts, sums, mins, maxs, ttl)`."""
+RowValues = tuple[str, int, int, int, int, bytes, bytes, bytes, bytes, bytes, bytes, bytes, int]
+"""One `block` row in bind order: `(path, precision, part, start, stamp, offsets,
+counts, sums, mins, maxs, lasts, last_offsets, ttl)`."""
 
 
 def part_start(time: int, precision: int) -> int:
@@ -88,10 +110,18 @@ def write_rows(batch: SnapshotBatch, stamp: int) -> list[RowValues]:
     bounds = np.append(heads, len(records))
     offsets = ((times - starts) // precisions).astype(np.uint8)
     counts = records["count"]
-    same = np.minimum.reduceat(counts, heads) == np.maximum.reduceat(counts, heads)
-    count_ends = np.where(same, heads + 1, bounds[1:])
-    columns = [_slices(offsets, bounds), _slices(counts, bounds, count_ends)]
-    columns += [_slices(records[name[:-1]], bounds) for name in VALUE_COLUMNS[1:]]
+    lowest, highest = np.minimum.reduceat(counts, heads), np.maximum.reduceat(counts, heads)
+    last_offsets = last_offsets_of(records["last_time"], times)
+    steady = np.minimum.reduceat(last_offsets, heads) == np.maximum.reduceat(last_offsets, heads)
+    columns = [
+        _slices(offsets, bounds),
+        _slices(counts, bounds, np.where(lowest == highest, heads + 1, bounds[1:])),
+        _slices(records["sum"], bounds),
+        _slices(records["min"], bounds),
+        _slices(records["max"], bounds),
+        _slices(records["last"], bounds, np.where(highest == 1, heads, bounds[1:])),
+        _slices(last_offsets, bounds, np.where(steady, heads + 1, bounds[1:])),
+    ]
     names = batch.table.names
     head_precisions = precisions[heads]
     head_starts = starts[heads]
@@ -109,17 +139,42 @@ def write_rows(batch: SnapshotBatch, stamp: int) -> list[RowValues]:
     )
 
 
+def last_offsets_of(last_times: IntArray, times: IntArray) -> npt.NDArray[np.int32]:
+    """Each window's `last_offsets` value: its last point's time after its start."""
+    offsets = np.where(last_times == NO_TIME, UNKNOWN_OFFSET, last_times - times)
+    return offsets.astype("<i4")
+
+
+def row_columns(
+    times: IntArray, columns: Columns, start: int, precision: int
+) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes]:
+    """The stored columns, from `offsets` to `last_offsets`, of one row holding windows
+    at `times` (sorted) of the block at `start`, laid out as `write_rows` lays them."""
+    counts, last_times = columns["counts"], columns["last_times"]
+    last_offsets = last_offsets_of(last_times, times)
+    return (
+        ((times - start) // precision).astype(np.uint8).tobytes(),
+        (counts[:1] if (counts == counts[0]).all() else counts).tobytes(),
+        columns["sums"].tobytes(),
+        columns["mins"].tobytes(),
+        columns["maxs"].tobytes(),
+        b"" if (counts == 1).all() else columns["lasts"].tobytes(),
+        (last_offsets[:1] if (last_offsets == last_offsets[0]).all() else last_offsets).tobytes(),
+    )
+
+
 def _merged_records(
     ids: IntArray, precisions: IntArray, periods: IntArray, records: np.ndarray
 ) -> tuple[IntArray, IntArray, IntArray, np.ndarray]:
     """Sorted records with the parts of one window that a write brings together (the
-    checkpoints a writer catching up coalesced) merged into one record."""
+    checkpoints a writer catching up coalesced) merged into one record, which keeps the
+    last point of the latest time (of the later part, on a tie)."""
     times = records["time"]
     same = (ids[1:] == ids[:-1]) & (precisions[1:] == precisions[:-1]) & (times[1:] == times[:-1])
     if not same.any():
         return ids, precisions, periods, records
     heads = np.flatnonzero(np.append(True, ~same))
-    merged = records[heads]
+    merged = records[latest_of_groups(heads, records["last_time"])]
     for name, merge in (
         ("count", np.add),
         ("sum", np.add),
@@ -145,7 +200,8 @@ def requests(rows: Iterable[RowValues], max_rows: int) -> Iterator[list[RowValue
     run: list[RowValues] = []
     size = 0
     for row in rows:
-        cost = len(row[0]) + len(row[5]) * WINDOW_BYTES + ROW_OVERHEAD
+        columns = cast(tuple[bytes, ...], row[5:-1])
+        cost = len(row[0]) + sum(map(len, columns)) + ROW_OVERHEAD
         if run and (len(run) == max_rows or size + cost > BATCH_BYTES):
             yield run
             run, size = [], 0
@@ -166,40 +222,70 @@ def read_spans(start: int, end: int, precision: int) -> tuple[list[int], int]:
 
 
 Block = tuple[Any, ...]
-"""A read row: `(path, part, start, offsets, *value columns as in NEEDS[aggregate])`."""
+"""A read row: `(path, part, start, offsets, *value columns as in NEEDS[aggregate])`, then
+`WRITTEN` for a read of last points."""
+
+Columns = dict[str, npt.NDArray[Any]]
+"""Windows' columns by name: `counts`, `sums`, `mins`, `maxs` and `lasts` as floats;
+`last_times` (absolute, `NO_TIME` where unknown) and `written` (each window's row's write
+time) as ints."""
 
 
 def series(
-    path: str, blocks: list[Block], start: int, end: int, precision: int, aggregate: str
+    path: str, blocks: list[Block], start: int, end: int, precision: int, aggregate: Aggregate
 ) -> Series:
     """`aggregate` of the windows in a path's read rows with `start <= time < end`.
 
     Sorting the rows by partition, block and first window puts the windows in time order
     unless a window was written in parts; only then are they sorted and folded."""
     blocks.sort(key=_block_key)
-    columns = list(zip(*blocks, strict=True))
-    offsets = np.frombuffer(b"".join(columns[3]), dtype=np.uint8)
-    lengths = list(map(len, columns[3]))
-    times = np.repeat(np.array(columns[2], dtype=np.int64), lengths)
-    times += offsets.astype(np.int64) * precision
-    values = [
-        counted(lengths, column) if name == "counts" else np.frombuffer(b"".join(column), "<f8")
-        for name, column in zip(NEEDS[aggregate], columns[4:], strict=True)
-    ]
+    names = NEEDS[aggregate]
+    rows = list(zip(*blocks, strict=True))
+    written = rows[4 + len(names)] if aggregate == Aggregate.LAST else None
+    times, columns = decoded(rows[2], rows[3], rows[4:], names, precision, written)
     if len(times) > 1 and not (times[1:] > times[:-1]).all():
-        times, values = folded(times, values, NEEDS[aggregate])
+        times, columns = folded(times, columns)
     low, high = np.searchsorted(times, (start, end)).tolist()
-    found = dict(zip(NEEDS[aggregate], (column[low:high] for column in values), strict=True))
-    times = times[low:high]
-    missing = np.full(len(times), np.nan)
+    found = {name: column[low:high] for name, column in columns.items()}
+    missing = np.full(high - low, np.nan)
     windows = Windows(
-        times=times,
+        times=times[low:high],
         counts=found.get("counts", missing),
         sums=found.get("sums", missing),
         mins=found.get("mins", missing),
         maxs=found.get("maxs", missing),
+        lasts=found.get("lasts"),
     )
     return windows.series(path, start, end, precision, aggregate)
+
+
+def decoded(
+    starts: Sequence[int],
+    offsets: Sequence[bytes],
+    values: Sequence[Sequence[Any]],
+    names: Sequence[str],
+    precision: int,
+    written: Sequence[int] | None = None,
+) -> tuple[IntArray, Columns]:
+    """The windows of rows, given column by column (each row's block start, its offsets
+    and its value columns `names`), with each window's row's write time if `written`:
+    their times, in row order, and their columns."""
+    lengths = list(map(len, offsets))
+    times = np.repeat(np.array(starts, dtype=np.int64), lengths)
+    times += np.frombuffer(b"".join(offsets), dtype=np.uint8).astype(np.int64) * precision
+    columns: Columns = {}
+    for name, column in zip(names, values, strict=False):
+        if name == "counts":
+            columns[name] = counted(lengths, column)
+        elif name == "lasts":
+            columns[name] = _lasts(lengths, column, columns["sums"])
+        elif name == "last_offsets":
+            columns["last_times"] = _last_times(lengths, column, times)
+        else:
+            columns[name] = np.frombuffer(b"".join(column), "<f8")
+    if written is not None:
+        columns["written"] = np.repeat(np.array(written, dtype=np.int64), lengths)
+    return times, columns
 
 
 def counted(lengths: Sequence[int], counts: Sequence[bytes]) -> FloatArray:
@@ -213,6 +299,40 @@ def counted(lengths: Sequence[int], counts: Sequence[bytes]) -> FloatArray:
     return np.repeat(column, np.repeat(np.where(held == 1, windows, 1), held))
 
 
+def _lasts(lengths: Sequence[int], lasts: Sequence[bytes | None], sums: FloatArray) -> FloatArray:
+    """Each window's last point: its row's `lasts`, its sum where the row's windows hold
+    one point each (`lasts` empty), NaN where the row has none (written before)."""
+    parts = []
+    first = 0
+    for length, held in zip(lengths, lasts, strict=True):
+        if held is None:
+            parts.append(np.full(length, np.nan))
+        elif not held:
+            parts.append(sums[first : first + length])
+        else:
+            parts.append(np.frombuffer(held, "<f8"))
+        first += length
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def _last_times(
+    lengths: Sequence[int], last_offsets: Sequence[bytes | None], times: IntArray
+) -> IntArray:
+    """Each window's last point's time, from its row's `last_offsets` (one a window, or
+    one for all; none in a row written before); `NO_TIME` where unknown."""
+    parts = []
+    for length, held in zip(lengths, last_offsets, strict=True):
+        if held is None:
+            parts.append(np.full(length, UNKNOWN_OFFSET, dtype="<i4"))
+        elif len(held) == 4 and length != 1:
+            parts.append(np.repeat(np.frombuffer(held, "<i4"), length))
+        else:
+            parts.append(np.frombuffer(held, "<i4"))
+    offsets = np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
+    last_times: IntArray = np.where(offsets == UNKNOWN_OFFSET, NO_TIME, times + offsets)
+    return last_times
+
+
 def _block_key(block: Block) -> tuple[int, int, int]:
     return block[1], block[2], block[3][0]
 
@@ -220,16 +340,25 @@ def _block_key(block: Block) -> tuple[int, int, int]:
 _FOLD = {"counts": np.add, "sums": np.add, "mins": np.minimum, "maxs": np.maximum}
 
 
-def folded(
-    times: IntArray, values: list[FloatArray], names: Sequence[str] = VALUE_COLUMNS
-) -> tuple[IntArray, list[FloatArray]]:
-    """Windows sorted by time (or offset), each time's parts merged into one window:
-    `values` are the columns `names`, counts and sums added, min and max combined."""
+def folded(times: IntArray, columns: Columns) -> tuple[IntArray, Columns]:
+    """Windows sorted by time, each time's parts merged into one window: counts and sums
+    added, min and max combined, and the last point of the latest time kept, the one
+    written later on a tie (by `written` when the columns have it)."""
     order = np.argsort(times, kind="stable")
     times = times[order]
     heads = np.flatnonzero(np.append(True, times[1:] != times[:-1]))
-    merged = [
-        _FOLD[name].reduceat(column[order], heads)
-        for name, column in zip(names, values, strict=True)
-    ]
+    merged = {
+        name: _FOLD[name].reduceat(column[order], heads)
+        for name, column in columns.items()
+        if name in _FOLD
+    }
+    if "last_times" in columns:
+        written = columns.get("written")
+        last_times = columns["last_times"][order]
+        latest = latest_of_groups(heads, last_times, None if written is None else written[order])
+        merged["last_times"] = last_times[latest]
+        if "lasts" in columns:
+            merged["lasts"] = columns["lasts"][order][latest]
+        if written is not None:
+            merged["written"] = written[order][latest]
     return times[heads], merged

@@ -35,7 +35,7 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT
 from cassandra.query import BatchStatement, BatchType
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import Resolution, Series, SnapshotBatch
+from cyanite_py.model import Aggregate, Resolution, Series, SnapshotBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.cassandra import paths as paths_log
@@ -53,6 +53,7 @@ from cyanite_py.store.cassandra.encode import block_batch, routing_key
 from cyanite_py.store.cassandra.events import CassandraEvents
 from cyanite_py.store.cassandra.fold import FOLD_GRACE, FOLD_INTERVAL, BlockKey, FoldQueue, fold
 from cyanite_py.store.cassandra.layout import (
+    LAST_COLUMNS_CQL,
     Block,
     RowValues,
     read_spans,
@@ -68,6 +69,10 @@ READ_ATTEMPTS = 2
 MAX_BATCH_ROWS = 128
 """Rows of one unlogged batch at most: past a few dozen, a larger batch saves little."""
 _OPS = ("write", "read", "schema", "fold")
+
+
+class SchemaOutdated(Exception):
+    """The keyspace's tables lack what this version writes, and `create_schema` is off."""
 
 
 class CassandraStore:
@@ -153,7 +158,12 @@ class CassandraStore:
         self._written.inc(len(batch))
 
     async def read(
-        self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
+        self,
+        paths: Sequence[str],
+        resolution: Resolution,
+        start: int,
+        end: int,
+        aggregate: Aggregate,
     ) -> dict[str, Series]:
         conn = self._require()
         select = conn.select_blocks[aggregate]
@@ -243,13 +253,13 @@ class CassandraStore:
         return len(writes)
 
     def _fold_request(
-        self, conn: Connection, row: RowValues, stamps: list[int]
+        self, conn: Connection, row: RowValues, stamps: list[int], written: int
     ) -> tuple[RowValues, Request]:
-        """The merged row, and one single-partition batch: the merged row in, its parts
-        out."""
-        assert conn.insert_block is not None and conn.delete_parts is not None
+        """The merged row, and one single-partition batch: the merged row in, written at
+        the write time of its latest part, and its parts out."""
+        assert conn.insert_folded is not None and conn.delete_parts is not None
         batch = BatchStatement(BatchType.UNLOGGED)
-        batch.add(conn.insert_block, row)
+        batch.add(conn.insert_folded, (*row, written))
         batch.add(conn.delete_parts, (*row[:4], stamps))
         self._fold_parts.inc(len(stamps))
         return row, (batch, None, ignore)
@@ -322,6 +332,11 @@ class CassandraStore:
         try:
             if self.config.create_schema:
                 await self._apply_schema(conn)
+            if conn.lacks_last_columns():
+                raise SchemaOutdated(
+                    f"table {conn.keyspace}.block lacks the columns of last points; apply "
+                    + LAST_COLUMNS_CQL.format(keyspace=conn.keyspace)
+                )
             await trio.to_thread.run_sync(conn.prepare)
         except BaseException as error:
             with trio.CancelScope(shield=True):
@@ -347,6 +362,10 @@ class CassandraStore:
         cql = schema_cql(config.keyspace, config.replication_factor, config.compaction_window)
         for statement in statements(cql):
             await self._send_all(conn, [(statement, (), ignore)], "schema")
+        if conn.lacks_last_columns():
+            add = LAST_COLUMNS_CQL.format(keyspace=conn.keyspace)
+            await self._send_all(conn, [(add, (), ignore)], "schema")
+            log.info("cassandra store: added the columns of last points to %s.block", conn.keyspace)
 
     async def _shutdown(self) -> None:
         conn, self._conn = self._conn, None

@@ -13,7 +13,7 @@ from operator import itemgetter
 
 import numpy as np
 
-from cyanite_py.model import Series
+from cyanite_py.model import Aggregate, Series
 from cyanite_py.store.blocks import block_start, unpack
 from cyanite_py.store.sqlite.config import MAX_RECENT_WRITES
 from cyanite_py.store.sqlite.groups import GROUP_PATHS, gathered
@@ -34,7 +34,7 @@ class Read:
     start: int
     kept_from: int
     end: int
-    aggregate: str
+    aggregate: Aggregate
     recent: tuple[int, ...]
 
     def run(self, connection: sqlite3.Connection, names: dict[int, str]) -> dict[str, Series]:

@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS recent (
 ) WITHOUT ROWID;
 """
 
+LAYOUT = 1
+"""The layout of the windows in `block` and `recent` that this version writes, kept in
+`PRAGMA user_version` (see `cyanite_py.store.sqlite.upgrade` for the earlier ones)."""
+
 PAGE_SIZE = 16384
 
 WAL_BACKSTOP_PAGES = 16384
@@ -63,6 +67,10 @@ class Database:
     recent: list[int] = field(default_factory=list)
     """The sequence numbers of the writes `recent` holds."""
 
+    def close(self) -> None:
+        for connection in (self.writer, self.checkpointer, *self.readers):
+            connection.close()
+
 
 def open_database(config: SqliteStoreConfig) -> Database:
     """Create the file and its schema; open every connection; load path ids. Raises
@@ -75,7 +83,12 @@ def open_database(config: SqliteStoreConfig) -> Database:
         writer.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         writer.execute("PRAGMA journal_mode = WAL")
         writer.execute(f"PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}")
+        new_file = not writer.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'block'"
+        ).fetchone()
         writer.executescript(SCHEMA)
+        if new_file:
+            writer.execute(f"PRAGMA user_version = {LAYOUT}")
         ids = dict(writer.execute("SELECT name, id FROM path"))
         resolutions = set(writer.execute("SELECT precision, period FROM resolution"))
         first, last = writer.execute("SELECT min(seq), max(seq) FROM recent").fetchone()

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import trio
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import Resolution, Series, SnapshotBatch
+from cyanite_py.model import Aggregate, Resolution, Series, SnapshotBatch
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.lockfile import LockedByAnother, LockFile
@@ -34,6 +34,7 @@ from cyanite_py.store.sqlite.events import SqliteEvents
 from cyanite_py.store.sqlite.groups import GROUP_PATHS
 from cyanite_py.store.sqlite.reads import Read
 from cyanite_py.store.sqlite.schema import load_paths, load_paths_since, open_database
+from cyanite_py.store.sqlite.upgrade import upgrade
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -128,7 +129,12 @@ class SqliteStore:
             self._compact_due.ask()
 
     async def read(
-        self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
+        self,
+        paths: Sequence[str],
+        resolution: Resolution,
+        start: int,
+        end: int,
+        aggregate: Aggregate,
     ) -> dict[str, Series]:
         ids = self._paths.ids
         names = {ids[p]: p for p in paths if p in ids}
@@ -174,6 +180,14 @@ class SqliteStore:
             self._lock.release()
             raise StoreUnavailable(
                 f"cannot open SQLite store {self.config.path!r}: {error}"
+            ) from error
+        try:
+            upgrade(database.writer, self.config.path)
+        except sqlite3.Error as error:
+            database.close()
+            self._lock.release()
+            raise StoreUnavailable(
+                f"cannot upgrade SQLite store {self.config.path!r}: {error}"
             ) from error
         self._writer = database.writer
         self._checkpointer = database.checkpointer

@@ -12,7 +12,8 @@ of paths per transaction, each block's new windows appended in write order, so t
 blocks are rewritten once per compaction rather than once per write.
 
 A rewritten window MERGES into the stored one (counts and sums added, min and max
-combined): late points, checkpoints of open windows and restarts write parts of windows.
+combined, the last point of the latest time kept, the part written later winning a
+tie): late points, checkpoints of open windows and restarts write parts of windows.
 Writes append records to their block; reads fold records of the same time together, and
 compaction folds a block that outgrows its windows.
 """
