@@ -234,8 +234,13 @@ class TagIndexContract:
         index.add(paths[:5000])
         index.add(paths[5000:])
         await index.flush()
-        query = TagQuery.parse(["dc=dc3", "core!=0", "host=~h00"])
-        assert await index.find_series(query, 100_000) == brute_force(paths, query)
+        for texts in (
+            ["dc=dc3", "core!=0", "host=~h00"],
+            ["host=h0042", "name=~lo"],  # one host, then a value every series holds
+            ["host=~h004[2-5]", "core!=~[12]", "dc!=dc9"],
+        ):
+            query = TagQuery.parse(texts)
+            assert await index.find_series(query, 100_000) == brute_force(paths, query), texts
         assert len(await index.find_series(TagQuery.parse(["name=load"]), 100_000)) == 8000
         assert await index.list_values("core", None, 10) == [
             TagValue(str(core), 2000) for core in range(4)

@@ -2,7 +2,7 @@
 
 Only tagged paths cost anything here, about one list entry per tag of each. A query
 narrows by the postings of the expressions that need their tag, then drops the paths
-whose values fail the others, so it never parses the paths it does not answer.
+whose values fail the others; once few paths are left it reads their own tags instead.
 
 Queries run in worker threads while `add` runs on the event loop: every dictionary is
 copied (one C-level step under the GIL) before it is iterated, and lists only grow.
@@ -18,6 +18,8 @@ from cyanite_py.tags import TagError, TagExpression, TagFilter, TagQuery, parse_
 
 Postings = dict[str, list[int]]
 """The ids of the paths holding each value of one tag."""
+_PARSE_COST = 64
+"""About how many postings can be gathered in the time one path's tags are read."""
 
 
 class TagTable:
@@ -92,17 +94,33 @@ class TagTable:
         return list(islice(found, limit))
 
     def _matching(self, query: TagQuery) -> set[int]:
-        """The ids of the paths meeting every expression: what the expressions needing
-        their tag keep, less what the others refuse."""
-        kept = sorted((_union(self._postings_where(e, True)) for e in query.required), key=len)
-        matching = kept[0]
-        for more in kept[1:]:
-            matching &= more
+        """The ids of the paths meeting every expression: the paths the narrowest
+        expression needing its tag keeps, then those the others keep, less those the
+        expressions an empty value meets refuse. Once few paths are left, their own tags
+        are read instead of gathering large postings."""
+        required = [(self._postings_where(e, True), e) for e in query.required]
+        required.sort(key=lambda item: _size(item[0]))
+        matching = _union(required[0][0])
+        for postings, expression in required[1:]:
+            if _size(postings) > len(matching) * _PARSE_COST:
+                matching = self._meeting(matching, expression)
+            else:
+                matching &= _union(postings)
         for expression in query.expressions:
-            if expression.matches_empty and matching:
-                for refused in self._postings_where(expression, False):
-                    matching.difference_update(refused)
+            if not (expression.matches_empty and matching):
+                continue
+            refused = self._postings_where(expression, False)
+            if _size(refused) > len(matching) * _PARSE_COST:
+                matching = self._meeting(matching, expression)
+            else:
+                for ids in refused:
+                    matching.difference_update(ids)
         return matching
+
+    def _meeting(self, ids: set[int], expression: TagExpression) -> set[int]:
+        """The paths among `ids` whose own value of the tag meets `expression`."""
+        tag = expression.tag
+        return {i for i in ids if expression.matches(self._tags_of(i).get(tag, ""))}
 
     def _postings_where(self, expression: TagExpression, meeting: bool) -> list[list[int]]:
         """The postings of the values of the expression's tag that meet it (or fail it)."""
@@ -122,6 +140,10 @@ class TagTable:
 
     def _tags_of(self, path_id: int) -> dict[str, str]:
         return parse_tags(self._paths[path_id])
+
+
+def _size(postings: list[list[int]]) -> int:
+    return sum(map(len, postings))
 
 
 def _union(postings: list[list[int]]) -> set[int]:
