@@ -22,6 +22,7 @@ from cyanite_py.api.app import ApiServer, build_app
 from cyanite_py.config import Config, IndexConfig, InputConfig, StoreConfig
 from cyanite_py.counters import Registry
 from cyanite_py.engine import Engine
+from cyanite_py.engine.rules import first_input_aggregation
 from cyanite_py.index.base import Index, PathLoader, PathsSince
 from cyanite_py.index.elasticsearch_config import ElasticsearchIndexConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
@@ -31,6 +32,7 @@ from cyanite_py.inputs.sflow import SflowInput, SflowInputConfig
 from cyanite_py.model import EngineBatch
 from cyanite_py.query import Reader
 from cyanite_py.reporter import Reporter
+from cyanite_py.sflow.aggregation import SflowAggregation
 from cyanite_py.store.base import StoreWithEvents
 from cyanite_py.store.cassandra.config import CassandraStoreConfig
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
@@ -130,6 +132,13 @@ class Server:
             self.writer.submit,
             self.index.add,
             self.registry,
+            input_aggregation=first_input_aggregation(
+                [
+                    SflowAggregation(item.prefix, item.rates)
+                    for item in config.input
+                    if isinstance(item, SflowInputConfig)
+                ]
+            ),
         )
         self._senders = [send.clone() for _ in range(len(config.input) + 1)]
         send.close()

@@ -1,10 +1,11 @@
 """Fixed-size counter records: their wire layout and what each field becomes.
 
 Each layout is one precompiled `struct.Struct` plus, per field worth a point, its
-metric name and kind. Kinds decide two things: which raw value means "unknown" (no point),
-and whether the value is a counter (turned into a rate when rates are on) or a gauge
-(always emitted as it is). Identity and attribute fields (ifIndex, ifType, ifDirection,
-promiscuous mode, VLAN id) give no point.
+metric name and kind. Kinds decide three things: which raw value means "unknown" (no
+point), whether the value is a counter (turned into a rate when rates are on) or a gauge
+(always emitted as it is), and whether a gauge is a state (a code, such as an interface's
+up and down bits, which windows take the last of rather than average). Identity and
+attribute fields (ifIndex, ifType, ifDirection, promiscuous mode, VLAN id) give no point.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Kind(Enum):
     COUNTER64 = "counter64"  # unsigned, wraps at 2**64; all ones is unknown
     GAUGE32 = "gauge32"  # unsigned; 0xFFFFFFFF is unknown
     GAUGE64 = "gauge64"  # unsigned; all ones is unknown
+    STATE32 = "state32"  # a gauge32 holding a code or bits, not a quantity
     PERCENT = "percent"  # signed hundredths of a percent; negative is unknown
     LOAD = "load"  # IEEE float; negative or not finite is unknown
 
@@ -49,15 +51,18 @@ class Gauge(NamedTuple):
 
 
 class Layout(NamedTuple):
-    """The fields worth a point in one record format, read with `struct`."""
+    """The fields worth a point in one record format, read with `struct`; `states` names
+    the gauges that are states."""
 
     struct: struct.Struct
     counters: tuple[Counter, ...]
     gauges: tuple[Gauge, ...]
+    states: frozenset[str] = frozenset()
 
 
 _GAUGE_RANGE = {
     Kind.GAUGE32: (0xFFFFFFFF, 1.0),
+    Kind.STATE32: (0xFFFFFFFF, 1.0),
     Kind.GAUGE64: (0xFFFFFFFFFFFFFFFF, 1.0),
     Kind.PERCENT: (math.inf, 100.0),
     Kind.LOAD: (math.inf, 1.0),
@@ -71,6 +76,7 @@ def _layout(fmt: str, *fields: tuple[str, Kind] | None) -> Layout:
         raise ValueError(f"layout {fmt!r} does not match its {len(fields)} fields")
     counters: list[Counter] = []
     gauges: list[Gauge] = []
+    states: set[str] = set()
     for at, spec in enumerate(fields):
         if spec is None:
             continue
@@ -80,7 +86,9 @@ def _layout(fmt: str, *fields: tuple[str, Kind] | None) -> Layout:
             counters.append(Counter(name, at, (1 << bits) - 1, 1 << bits))
         else:
             gauges.append(Gauge(name, at, *_GAUGE_RANGE[kind]))
-    return Layout(packed, tuple(counters), tuple(gauges))
+            if kind is Kind.STATE32:
+                states.add(name)
+    return Layout(packed, tuple(counters), tuple(gauges), frozenset(states))
 
 
 C32, C64, G32, G64 = Kind.COUNTER32, Kind.COUNTER64, Kind.GAUGE32, Kind.GAUGE64
@@ -92,7 +100,7 @@ IF_COUNTERS = _layout(
     None,  # ifType: an attribute, not a measurement
     ("if_speed", G64),
     None,  # ifDirection: an attribute
-    ("if_status", G32),  # bit 0: admin up, bit 1: oper up
+    ("if_status", Kind.STATE32),  # bit 0: admin up, bit 1: oper up
     ("if_in_octets", C64),
     ("if_in_ucast_pkts", C32),
     ("if_in_multicast_pkts", C32),
@@ -233,7 +241,7 @@ VIRT_NODE = _layout(
 )
 
 # 2101: virt_cpu (one virtual machine).
-VIRT_CPU = _layout(">3I", ("vcpu_state", G32), ("vcpu_time", C32), ("vcpu_count", G32))
+VIRT_CPU = _layout(">3I", ("vcpu_state", Kind.STATE32), ("vcpu_time", C32), ("vcpu_count", G32))
 
 # 2102: virt_memory.
 VIRT_MEMORY = _layout(">QQ", ("vmem_memory", G64), ("vmem_max", G64))
