@@ -248,3 +248,13 @@ class TagIndexContract:
         assert await index.autocomplete_values(None, "host", "h199", 100) == [
             f"h199{n}" for n in range(10)
         ]
+        one_host = TagQuery.parse(["host=h0042"], TagExpression.has("core"))
+        assert await index.autocomplete_values(one_host, "core", "", 10) == ["0", "1", "2", "3"]
+        assert await index.autocomplete_tags(one_host, "", 10) == ["dc", "name"]
+        one_dc = TagQuery.parse(["dc=dc1"], TagExpression.has("host"))
+        assert await index.autocomplete_values(one_dc, "host", "h00", 3) == [
+            "h0001",
+            "h0006",
+            "h0011",
+        ]
+        assert await index.autocomplete_tags(one_dc, "", 10) == ["core", "name"]

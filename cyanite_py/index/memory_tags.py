@@ -74,10 +74,12 @@ class TagTable:
             return tags[:limit]
         tags = [tag for tag in tags if tag not in query.tags]
         matching = self._matching(query)
-        if len(matching) < sum(len(self._postings[tag]) for tag in tags):
+        postings = {tag: list(self._postings[tag].values()) for tag in tags}
+        if len(matching) * _PARSE_COST < sum(map(_size, postings.values())):
             held = {tag for path_id in matching for tag in self._tags_of(path_id)}
             return [tag for tag in tags if tag in held][:limit]
-        return list(islice((tag for tag in tags if self._held(tag, matching)), limit))
+        found = (tag for tag in tags if any(not matching.isdisjoint(i) for i in postings[tag]))
+        return list(islice(found, limit))
 
     def autocomplete_values(
         self, query: TagQuery | None, tag: str, prefix: str, limit: int
@@ -87,7 +89,7 @@ class TagTable:
         if query is None:
             return [value for value, _ in values[:limit]]
         matching = self._matching(query)
-        if len(matching) < len(values):
+        if len(matching) * _PARSE_COST < _size([ids for _, ids in values]):
             held = {self._tags_of(path_id).get(tag) for path_id in matching}
             return [value for value, _ in values if value in held][:limit]
         found = (value for value, ids in values if not matching.isdisjoint(ids))
@@ -133,10 +135,6 @@ class TagTable:
         return [
             ids for value, ids in list(postings.items()) if expression.matches(value) == meeting
         ]
-
-    def _held(self, tag: str, ids: set[int]) -> bool:
-        """Whether any of the paths `ids` holds `tag`."""
-        return any(not ids.isdisjoint(held) for held in list(self._postings[tag].values()))
 
     def _tags_of(self, path_id: int) -> dict[str, str]:
         return parse_tags(self._paths[path_id])
