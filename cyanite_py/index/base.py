@@ -83,7 +83,8 @@ class Index(TagIndex, Protocol):
         ...
 
     def add(self, paths: Sequence[str]) -> None:
-        """Take paths first seen by the engine; never blocks (a remote index queues them)."""
+        """Take paths first seen by the engine, tagged ones in Graphite's spelling
+        (`name;tag=value`, tags sorted); never blocks (a remote index queues them)."""
         ...
 
     async def flush(self) -> None:
