@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from cyanite_py.model import Resolution, Snapshot, SnapshotBatch, Windows
+from cyanite_py.model import Aggregate, Resolution, Snapshot, SnapshotBatch, Windows
 from cyanite_py.store.base import Store
 
 FINE = Resolution(10, 86400)
@@ -294,3 +294,56 @@ class StoreContract:
         )
         again, _ = await store.load_paths_since(cursor)
         assert set(again) <= {"since.one", "since.two", "since.three"}
+
+    # Each window keeps its last point: the point of the latest time, and of two points of
+    # one time the one written later. A window written without one reads its mean.
+
+    async def test_a_window_keeps_the_last_point_of_the_latest_time(self, store: Store) -> None:
+        await store.write(batch(last_of("lt", BASE, 2, 10.0, 6.0, BASE + 7)))
+        await store.write(batch(last_of("lt", BASE, 1, 1.0, 1.0, BASE + 2)))  # earlier point
+        await store.write(batch(last_of("lt", BASE + 10, 1, 4.0, 4.0, BASE + 11)))
+        await store.write(batch(last_of("lt", BASE + 10, 1, 8.0, 8.0, BASE + 16)))
+        assert await read_last(store, "lt", 2) == [6.0, 8.0]
+        assert rows(await read_one(store, "lt")) == [
+            (BASE, 3.0, 11.0, 1.0, 6.0),
+            (BASE + 10, 2.0, 12.0, 4.0, 8.0),
+        ]
+
+    async def test_of_last_points_of_one_time_the_later_written_wins(self, store: Store) -> None:
+        await store.write(batch(last_of("tie", BASE, 2, 3.0, 1.0, BASE + 4)))
+        await store.write(batch(last_of("tie", BASE + 10, 2, 12.0, 9.0, BASE + 14)))
+        await store.write(batch(last_of("tie", BASE, 2, 5.0, 2.0, BASE + 4)))
+        await store.write(batch(last_of("tie", BASE + 10, 2, 6.0, 3.0, BASE + 14)))
+        assert await read_last(store, "tie", 2) == [2.0, 3.0]
+
+    async def test_of_parts_in_one_batch_the_later_last_point_wins(self, store: Store) -> None:
+        await store.write(
+            batch(
+                last_of("batched", BASE, 2, 3.0, 1.0, BASE + 4),
+                last_of("batched", BASE, 2, 5.0, 2.0, BASE + 4),
+                last_of("batched", BASE + 10, 2, 14.0, 7.0, BASE + 19),
+                last_of("batched", BASE + 10, 2, 6.0, 5.0, BASE + 12),
+            )
+        )
+        assert await read_last(store, "batched", 2) == [2.0, 7.0]
+
+    async def test_a_window_without_a_last_point_reads_its_mean(self, store: Store) -> None:
+        await store.write(batch(snap("unknown.last", BASE, count=4, total=10.0)))
+        assert await read_last(store, "unknown.last", 1) == [2.5]
+        await store.write(batch(last_of("unknown.last", BASE, 1, 7.0, 7.0, BASE + 1)))
+        assert await read_last(store, "unknown.last", 1) == [7.0]
+        assert rows(await read_one(store, "unknown.last")) == [(BASE, 5.0, 17.0, 2.5, 7.0)]
+
+
+def last_of(path: str, t: int, count: int, total: float, last: float, at: int) -> Snapshot:
+    """A snapshot of `path` at `t` whose last point is `last` at time `at`; its min and
+    max are the lowest and highest of its mean and its last point."""
+    low, high = sorted((total / count, last))
+    return Snapshot(path, FINE.precision, FINE.period, t, count, total, low, high, last, at)
+
+
+async def read_last(store: Store, path: str, windows: int) -> list[float]:
+    """The last points of `path`'s first `windows` windows from `BASE`."""
+    found = await store.read([path], FINE, BASE, BASE + 10 * windows, Aggregate.LAST)
+    values: list[float] = found[path].values.tolist()
+    return values
