@@ -6,7 +6,6 @@ the engine and the stores all work on whole columns.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -138,29 +137,6 @@ NO_TIME = int(np.iinfo(np.int64).min)
 before windows kept it): any known last point is later."""
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """One closed window of one path at one resolution."""
-
-    path: str
-    precision: int
-    period: int
-    time: int
-    count: int
-    sum: float
-    min: float
-    max: float
-    last: float | None = None
-    """The value of the window's last point: the one with the latest time, of those the
-    latest to arrive; None when unknown."""
-    last_time: int | None = None
-    """The time of that point, which decides which part's `last` wins when parts merge."""
-
-    @property
-    def mean(self) -> float:
-        return self.sum / self.count
-
-
 def _ints() -> IntArray:
     return np.empty(0, dtype=np.int64)
 
@@ -176,8 +152,9 @@ class SnapshotBatch:
     carries a string. Columns go from the engine to a store's encoder without becoming
     Python objects one window at a time.
 
-    `lasts` and `last_times` are each window's last point and its time (see `Snapshot`);
-    a batch built without them knows no window's last point."""
+    `lasts` and `last_times` are each window's last point (the one with the latest time, of
+    those the latest to arrive) and its time, which decides whose last point wins when parts
+    of a window merge; a batch built without them knows no window's last point."""
 
     table: PathTable = field(default_factory=PathTable)
     keys: IntArray = field(default_factory=_ints)
@@ -209,25 +186,6 @@ class SnapshotBatch:
         callers that hold path names."""
         table, keys = PathTable.numbering(paths)
         return cls(table, keys, *columns, list(new_paths), *(lasts or ()))
-
-    @classmethod
-    def of(cls, snapshots: Iterable[Snapshot], new_paths: Iterable[str] = ()) -> SnapshotBatch:
-        """A batch of these snapshots, for callers that build one window at a time."""
-        rows = list(snapshots)
-        columns = (
-            np.array([row.precision for row in rows], dtype=np.int64),
-            np.array([row.period for row in rows], dtype=np.int64),
-            np.array([row.time for row in rows], dtype=np.int64),
-            np.array([row.count for row in rows], dtype=np.int64),
-            np.array([row.sum for row in rows], dtype=np.float64),
-            np.array([row.min for row in rows], dtype=np.float64),
-            np.array([row.max for row in rows], dtype=np.float64),
-        )
-        lasts = (
-            np.array([math.nan if row.last is None else row.last for row in rows]),
-            np.array([NO_TIME if row.last_time is None else row.last_time for row in rows]),
-        )
-        return cls.of_paths([row.path for row in rows], columns, new_paths, lasts)
 
     @classmethod
     def joined(cls, batches: Sequence[SnapshotBatch]) -> SnapshotBatch:
@@ -279,22 +237,6 @@ class SnapshotBatch:
         snapshot."""
         columns = (getattr(self, name).tolist() for name in (*COLUMNS, *LAST_COLUMNS))
         return zip(self.path_names(), *columns, strict=True)
-
-    def rows(self) -> Iterator[Snapshot]:
-        for path, precision, period, t, count, total, low, high, last, at in self.tuples():
-            known = at != NO_TIME
-            yield Snapshot(
-                path,
-                precision,
-                period,
-                t,
-                count,
-                total,
-                low,
-                high,
-                last if known else None,
-                at if known else None,
-            )
 
 
 COLUMNS = ("precisions", "periods", "times", "counts", "sums", "mins", "maxs")

@@ -18,8 +18,9 @@ import time
 
 import numpy as np
 
-from cyanite_py.model import Aggregate, Resolution, Snapshot, SnapshotBatch, Windows
+from cyanite_py.model import Aggregate, Resolution, SnapshotBatch, Windows
 from cyanite_py.store.base import Store
+from tests.builders import Snapshot, batch_of
 
 FINE = Resolution(10, 86400)
 COARSE = Resolution(60, 7 * 86400)
@@ -52,7 +53,7 @@ def snap(
 
 
 def batch(*snapshots: Snapshot, new_paths: tuple[str, ...] = ()) -> SnapshotBatch:
-    return SnapshotBatch.of(snapshots, new_paths)
+    return batch_of(snapshots, new_paths)
 
 
 async def read_windows(
@@ -200,7 +201,7 @@ class StoreContract:
 
     async def test_big_batch(self, store: Store) -> None:
         paths = [f"big.p{i:04d}" for i in range(5000)]
-        big = SnapshotBatch.of(
+        big = batch_of(
             (
                 snap(path, BASE + 10 * step, total=float(i * 10 + step))
                 for step in range(10)

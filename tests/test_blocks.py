@@ -7,7 +7,7 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cyanite_py.model import Snapshot, SnapshotBatch
+from cyanite_py.model import SnapshotBatch
 from cyanite_py.store.blocks import (
     BLOCK_WINDOWS,
     RECORD,
@@ -16,10 +16,7 @@ from cyanite_py.store.blocks import (
     sorted_records,
     unpack,
 )
-
-
-def batch_of(*snapshots: Snapshot) -> SnapshotBatch:
-    return SnapshotBatch.of(snapshots)
+from tests.builders import Snapshot, batch_of
 
 
 def pack(batch: SnapshotBatch, path_ids: list[int]) -> list[BlockRow]:
@@ -30,11 +27,13 @@ def test_a_block_holds_one_paths_consecutive_windows_at_one_precision() -> None:
     span = 10 * BLOCK_WINDOWS
     rows = pack(
         batch_of(
-            Snapshot("a", 10, 3600, span + 20, 1, 1.0, 1.0, 1.0),
-            Snapshot("a", 10, 3600, span, 1, 2.0, 2.0, 2.0),
-            Snapshot("a", 10, 3600, 2 * span, 1, 3.0, 3.0, 3.0),
-            Snapshot("a", 60, 86400, span, 1, 4.0, 4.0, 4.0),
-            Snapshot("b", 10, 3600, span, 1, 5.0, 5.0, 5.0),
+            [
+                Snapshot("a", 10, 3600, span + 20, 1, 1.0, 1.0, 1.0),
+                Snapshot("a", 10, 3600, span, 1, 2.0, 2.0, 2.0),
+                Snapshot("a", 10, 3600, 2 * span, 1, 3.0, 3.0, 3.0),
+                Snapshot("a", 60, 86400, span, 1, 4.0, 4.0, 4.0),
+                Snapshot("b", 10, 3600, span, 1, 5.0, 5.0, 5.0),
+            ]
         ),
         [1, 1, 1, 1, 2],
     )
@@ -53,8 +52,8 @@ def test_a_block_holds_one_paths_consecutive_windows_at_one_precision() -> None:
 
 
 def test_the_same_window_written_twice_is_merged_on_read() -> None:
-    once = pack(batch_of(Snapshot("a", 10, 3600, 100, 2, 6.0, 1.0, 5.0)), [1])[0][4]
-    again = pack(batch_of(Snapshot("a", 10, 3600, 100, 1, 9.0, 9.0, 9.0)), [1])[0][4]
+    once = pack(batch_of([Snapshot("a", 10, 3600, 100, 2, 6.0, 1.0, 5.0)]), [1])[0][4]
+    again = pack(batch_of([Snapshot("a", 10, 3600, 100, 1, 9.0, 9.0, 9.0)]), [1])[0][4]
     merged = unpack([once, again], 0, 1000)
     assert merged.times.tolist() == [100]
     assert (merged.counts[0], merged.sums[0], merged.mins[0], merged.maxs[0]) == (3, 15.0, 1.0, 9.0)
@@ -68,7 +67,7 @@ def test_whatever_is_packed_unpacks_per_path_to_the_same_windows(
     points: list[tuple[int, int, float]],
 ) -> None:
     snapshots = [Snapshot(f"p{p}", 10, 3600, t * 10, 1, v, v, v) for p, t, v in points]
-    rows = pack(batch_of(*snapshots), [int(s.path[1:]) for s in snapshots])
+    rows = pack(batch_of(snapshots), [int(s.path[1:]) for s in snapshots])
     expected: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     for p, t, v in points:
         expected[p][t * 10] += v

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from cyanite_py.counters import Registry
 from cyanite_py.engine import DriftConfig, Engine, EngineConfig
 from cyanite_py.engine.columns import grown_capacity
-from cyanite_py.model import KeyedPoints, PathTable, PointBatch, Resolution, Snapshot, SnapshotBatch
+from cyanite_py.model import KeyedPoints, PathTable, PointBatch, Resolution, SnapshotBatch
+from tests.builders import Snapshot, rows_of
 
 NOW = 1_700_000_000 - 1_700_000_000 % 3600
 
@@ -73,7 +74,7 @@ class Harness:
         self.take(self.engine.checkpoint())
 
     def snapshots(self) -> list[Snapshot]:
-        return [row for batch in self.batches for row in batch.rows()]
+        return [row for batch in self.batches for row in rows_of(batch)]
 
     def merged(self) -> dict[tuple[str, int, int], tuple[int, float, float, float]]:
         """What a store holds once it merged every part."""

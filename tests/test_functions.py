@@ -18,9 +18,10 @@ from cyanite_py.api.target import parse
 from cyanite_py.counters import Registry
 from cyanite_py.engine import DriftConfig, Engine, EngineConfig
 from cyanite_py.index.memory import MemoryIndex, MemoryIndexConfig
-from cyanite_py.model import PointBatch, Resolution, Snapshot, SnapshotBatch
+from cyanite_py.model import PointBatch, Resolution
 from cyanite_py.query import Reader
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
+from tests.builders import Snapshot, batch_of
 
 NOW = 1_700_000_000 - 1_700_000_000 % 3600
 T0 = NOW - 3600
@@ -56,7 +57,7 @@ class World:
         resolution: Resolution = FINE,
     ) -> None:
         """`values[i]` as the window at `start + (i + 1) * precision`; None writes nothing."""
-        batch = SnapshotBatch.of(
+        batch = batch_of(
             (
                 Snapshot(
                     path,

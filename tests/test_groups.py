@@ -9,9 +9,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cyanite_py.model import Snapshot, SnapshotBatch
+from cyanite_py.model import SnapshotBatch
 from cyanite_py.store.blocks import block_rows, unpack
 from cyanite_py.store.sqlite.groups import GROUP_PATHS, Group, gathered, merged_records, pack_groups
+from tests.builders import Snapshot, batch_of
 
 PATH_IDS = st.sampled_from([1, 2, GROUP_PATHS - 1, GROUP_PATHS, 5 * GROUP_PATHS + 3])
 WINDOWS = st.lists(
@@ -20,17 +21,19 @@ WINDOWS = st.lists(
 )
 
 
-def batch_of(windows: list[tuple[int, int, int, float]]) -> tuple[SnapshotBatch, list[int]]:
+def windows_batch(
+    windows: list[tuple[int, int, int, float]],
+) -> tuple[SnapshotBatch, list[int]]:
     snapshots = [
         Snapshot(f"p{path_id}", precision, precision * 100, step * precision, 1, v, v, v)
         for path_id, precision, step, v in windows
     ]
-    return SnapshotBatch.of(snapshots), [path_id for path_id, *_ in windows]
+    return batch_of(snapshots), [path_id for path_id, *_ in windows]
 
 
 def test_a_read_gathers_each_paths_records_from_several_writes_in_time_order() -> None:
-    first, first_ids = batch_of([(1, 10, 3, 3.0), (2, 10, 1, 2.0), (1, 10, 1, 1.0)])
-    second, second_ids = batch_of([(1, 60, 2, 4.0), (1, 10, 2, 5.0), (1, 10, 3, 6.0)])
+    first, first_ids = windows_batch([(1, 10, 3, 3.0), (2, 10, 1, 2.0), (1, 10, 1, 1.0)])
+    second, second_ids = windows_batch([(1, 60, 2, 4.0), (1, 10, 2, 5.0), (1, 10, 3, 6.0)])
     blobs = [
         blob
         for batch, ids in ((first, first_ids), (second, second_ids))
@@ -54,7 +57,7 @@ def test_groups_of_several_writes_compact_to_the_same_windows(
     for windows in writes:
         for path_id, precision, step, v in windows:
             expected[(path_id, precision)][step * precision] += v
-        batch, ids = batch_of(windows)
+        batch, ids = windows_batch(windows)
         for group, blob in pack_groups(batch, ids):
             decoded.append(Group.decode(blob))
             assert set(decoded[-1].entries["path_id"] // GROUP_PATHS) == {group}

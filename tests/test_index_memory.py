@@ -56,7 +56,7 @@ async def test_paths_another_server_wrote_are_learned_every_refresh_interval(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     shared = MemoryStore(MemoryStoreConfig(), Registry())
-    await shared.write(SnapshotBatch.of([], ("mine.a",)))
+    await shared.write(SnapshotBatch(new_paths=["mine.a"]))
     registry = Registry()
     index = MemoryIndex(
         MemoryIndexConfig(refresh_interval=10), registry, shared.load_paths, shared.load_paths_since
@@ -64,7 +64,7 @@ async def test_paths_another_server_wrote_are_learned_every_refresh_interval(
     async with trio.open_nursery() as nursery:
         await nursery.start(index.run)
         assert [node.path for node in index.find_now("*.*")] == ["mine.a"]
-        await shared.write(SnapshotBatch.of([], ("theirs.b", "theirs.c")))
+        await shared.write(SnapshotBatch(new_paths=["theirs.b", "theirs.c"]))
         await trio.sleep(9)  # find_now: a glob walked in a thread would let the clock jump
         assert [node.path for node in index.find_now("theirs.*")] == []
         await trio.sleep(2)

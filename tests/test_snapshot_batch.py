@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cyanite_py.model import COLUMNS, PathTable, Snapshot, SnapshotBatch
+from cyanite_py.model import COLUMNS, PathTable, SnapshotBatch
+from tests.builders import Snapshot, batch_of, rows_of
 
 
 def window(path: str, time: int) -> Snapshot:
@@ -14,7 +15,7 @@ def window(path: str, time: int) -> Snapshot:
 
 def keyed(table: PathTable, keys: list[int], time: int) -> SnapshotBatch:
     """Windows at `time` of `table`'s paths at `keys`, as the engine emits them."""
-    loose = SnapshotBatch.of(window(table.names[key], time) for key in keys)
+    loose = batch_of(window(table.names[key], time) for key in keys)
     columns = (getattr(loose, name) for name in COLUMNS)
     return SnapshotBatch(table, np.array(keys, dtype=np.int64), *columns)
 
@@ -26,7 +27,7 @@ def test_batches_of_one_table_join_without_looking_at_names() -> None:
     joined = SnapshotBatch.joined([first, keyed(table, [2, 0], 20)])
     assert joined.table is table
     assert joined.keys.tolist() == [0, 1, 2, 0]
-    assert [(row.path, row.time) for row in joined.rows()] == [
+    assert [(row.path, row.time) for row in rows_of(joined)] == [
         ("a", 10),
         ("b", 10),
         ("c", 20),
@@ -35,10 +36,10 @@ def test_batches_of_one_table_join_without_looking_at_names() -> None:
 
 
 def test_batches_of_different_tables_join_under_one_new_table() -> None:
-    first = SnapshotBatch.of([window("a", 10), window("b", 10)], new_paths=["a", "b"])
-    second = SnapshotBatch.of([window("b", 20), window("c", 20)], new_paths=["c"])
+    first = batch_of([window("a", 10), window("b", 10)], new_paths=["a", "b"])
+    second = batch_of([window("b", 20), window("c", 20)], new_paths=["c"])
     joined = SnapshotBatch.joined([first, second])
-    assert list(joined.rows()) == [*first.rows(), *second.rows()]
+    assert list(rows_of(joined)) == [*rows_of(first), *rows_of(second)]
     assert joined.table.names == ["a", "b", "c"]
     assert joined.new_paths == ["a", "b", "c"]
 
@@ -49,6 +50,6 @@ def test_a_split_keeps_the_table_and_gives_the_new_paths_to_the_head() -> None:
     whole.new_paths = ["a"]
     head, rest = whole.split(1)
     assert (head.table, rest.table) == (table, table)
-    assert [row.path for row in head.rows()] == ["c"]
-    assert [row.path for row in rest.rows()] == ["b", "a"]
+    assert [row.path for row in rows_of(head)] == ["c"]
+    assert [row.path for row in rows_of(rest)] == ["b", "a"]
     assert (head.new_paths, rest.new_paths) == (["a"], [])

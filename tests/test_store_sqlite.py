@@ -14,11 +14,12 @@ import trio
 import trio.testing
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import PathTable, Snapshot, SnapshotBatch
+from cyanite_py.model import PathTable, SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.blocks import BLOCK_WINDOWS, RECORD
 from cyanite_py.store.sqlite.config import MAX_RECENT_WRITES, SqliteStoreConfig
 from cyanite_py.store.sqlite.store import SqliteStore
+from tests.builders import Snapshot, batch_of
 from tests.helpers import wait_until
 from tests.store_contract import (
     BASE,
@@ -168,7 +169,7 @@ async def test_reads_do_not_wait_for_a_big_write(tmp_path: Path, nursery: trio.N
     await nursery.start(store.run)
     await store.write(batch(snap("before", BASE, total=3.0)))
     paths = [f"big.p{i:05d}" for i in range(20_000)]
-    big = SnapshotBatch.of(snap(path, BASE + 10 * step) for step in range(15) for path in paths)
+    big = batch_of(snap(path, BASE + 10 * step) for step in range(15) for path in paths)
     done = trio.Event()
 
     async def write_big() -> None:

@@ -14,6 +14,7 @@ from cyanite_py.model import Resolution, Series, SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 from cyanite_py.store.writer import StoreWriter, StoreWriterConfig
+from tests.builders import batch_of
 from tests.store_contract import BASE, FINE, NOW, snap
 
 
@@ -51,7 +52,7 @@ class FailingStore:
 
 
 def make_batch(path: str, windows: int, new: bool = False) -> SnapshotBatch:
-    return SnapshotBatch.of(
+    return batch_of(
         (snap(path, BASE + 10 * i, total=float(i)) for i in range(windows)), [path] if new else []
     )
 

@@ -38,7 +38,7 @@ async def test_tagged_paths_written_to_the_store_are_found_after_a_rebuild(
     nursery: trio.Nursery,
 ) -> None:
     store = MemoryStore(MemoryStoreConfig(), Registry())
-    await store.write(SnapshotBatch.of([], SERIES + UNTAGGED))
+    await store.write(SnapshotBatch(new_paths=[*SERIES, *UNTAGGED]))
     index = MemoryIndex(MemoryIndexConfig(), Registry(), paths_since=store.load_paths_since)
     await nursery.start(index.run)
     query = TagQuery.parse(["name=mem", "dc!=us"])
