@@ -35,7 +35,8 @@ from cyanite_py.model import (
     Series,
     Windows,
 )
-from cyanite_py.store.base import Store, StoreUnavailable
+from cyanite_py.store.base import EventStore, Store, StoreUnavailable
+from cyanite_py.store.events import EventQuery, tagged_query
 from cyanite_py.tags import TagQuery
 
 NO_WINDOWS = Windows.empty()
@@ -95,11 +96,13 @@ class Reader:
         index: Index,
         live: LiveView,
         clock: Callable[[], float] = time.time,
+        events: EventStore | None = None,
     ) -> None:
         self._store = store
         self._index = index
         self._live = live
         self._clock = clock
+        self._events = events
 
     def now(self) -> int:
         return int(self._clock())
@@ -130,6 +133,21 @@ class Reader:
     async def find_series(self, query: TagQuery, limit: int = sys.maxsize) -> list[str]:
         """The tagged paths `query` matches, sorted, at most `limit` of them."""
         return await self._index.find_series(query, limit)
+
+    async def event_times(
+        self, start: int, end: int, tags: tuple[str, ...], limit: int = sys.maxsize
+    ) -> list[float]:
+        """When the events in `[start, end]` carrying `tags` (all, if none) happened, at
+        most `limit` of them, matched as graphite-web's `events()` matches them."""
+        if self._events is None:
+            return []
+        query = (
+            await tagged_query(self._events, start, end, limit, tags)
+            if tags
+            else EventQuery(start, end, limit)
+        )
+        found = [] if query is None else await self._events.find_events(query)
+        return [event.when for event in found]
 
     async def fetch(
         self, paths: Sequence[str], start: int, end: int, aggregate: Aggregate | None = None

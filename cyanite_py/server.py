@@ -146,7 +146,7 @@ class Server:
             build_input(input_config, sender, self.registry, config.writer.shutdown_timeout)
             for input_config, sender in zip(config.input, self._senders, strict=False)
         ]
-        self.reader = Reader(self.store, self.index, self.engine)
+        self.reader = Reader(self.store, self.index, self.engine, events=self.store.events)
         app = build_app(self.reader, self.registry, config.api, self.store.events)
         self.api = ApiServer(config.api, app)
         self.reporter = Reporter(config.reporter, self.registry, self._senders[-1])

@@ -54,7 +54,11 @@ def build_app(
         return PlainTextResponse(prometheus_text(registry), media_type="text/plain; version=0.0.4")
 
     limits = ReadLimits(
-        config.max_points, config.max_glob_alternatives, config.max_future, config.max_tag_series
+        config.max_points,
+        config.max_glob_alternatives,
+        config.max_future,
+        config.max_tag_series,
+        config.max_events,
     )
     evaluator = Evaluator(reader, limits, config.max_concurrent, config.timeout, registry)
     routes = [

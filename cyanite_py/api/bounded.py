@@ -27,6 +27,7 @@ class ReadLimits:
     max_glob_alternatives: int
     max_future: int
     max_tag_series: int = 100_000
+    max_events: int = 5_000
 
 
 class BoundedReader:
@@ -76,6 +77,18 @@ class BoundedReader:
                 "(api.max_tag_series); add an expression to narrow them"
             )
         return paths
+
+    async def event_times(self, start: int, end: int, tags: tuple[str, ...]) -> list[float]:
+        """`Reader.event_times`, refused past `api.max_events`."""
+        self.deadline.check()
+        limit = self._limits.max_events
+        times = await self._reader.event_times(start, end, tags, limit + 1)
+        if len(times) > limit:
+            raise LimitExceeded(
+                f"more than {limit} events match (api.max_events); ask for a shorter range "
+                "or more tags"
+            )
+        return times
 
     async def fetch(
         self,

@@ -34,7 +34,7 @@ from cyanite_py.api.limits import LimitExceeded
 from cyanite_py.api.responses import json_bytes
 from cyanite_py.counters import Registry
 from cyanite_py.store.base import EventStore
-from cyanite_py.store.events import Event, EventQuery, NewEvent, split_tags
+from cyanite_py.store.events import Event, EventQuery, NewEvent, split_tags, tagged_query
 
 MAX_QUERY_TAGS = 100
 """Tags one query may name."""
@@ -174,13 +174,7 @@ async def event_query(events: EventStore, params: Any, limit: int, now: int) -> 
     tags = split_tags([params["tags"]])
     if len(tags) > MAX_QUERY_TAGS:
         raise BadRequest(f"at most {MAX_QUERY_TAGS} tags, not {len(tags)}")
-    mode = params.get("set")
-    if mode not in ("union", "intersection"):
-        known = await events.known_tags(tags)
-        tags = tuple(tag for tag in tags if tag in known)
-    if not tags:
-        return None
-    return EventQuery(start, end, limit, tags, match_all=mode != "union")
+    return await tagged_query(events, start, end, limit, tags, params.get("set"))
 
 
 def listed(event: Event) -> dict[str, object]:

@@ -50,6 +50,9 @@ class ThreadSource:
     async def find_series(self, query: TagQuery) -> list[str]:
         return self._on_loop(self.reader.find_series, query)
 
+    async def event_times(self, start: int, end: int, tags: tuple[str, ...]) -> list[float]:
+        return self._on_loop(self.reader.event_times, start, end, tags)
+
     async def fetch(
         self,
         paths: Sequence[str],

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import trio
+
+if TYPE_CHECKING:
+    from cyanite_py.store.base import EventStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,25 @@ class EventQuery:
         if self.match_all:
             return held.issuperset(self.tags)
         return not held.isdisjoint(self.tags)
+
+
+async def tagged_query(
+    events: EventStore,
+    start: float,
+    end: float,
+    limit: int,
+    tags: tuple[str, ...],
+    mode: str | None = None,
+) -> EventQuery | None:
+    """The query for events carrying `tags`, as graphite-web matches them: any of them for
+    `union`, all of them for `intersection`, and otherwise all of those some event was ever
+    stored with (a tag no event ever had is left out); None when no event can match."""
+    if mode not in ("union", "intersection"):
+        known = await events.known_tags(tags)
+        tags = tuple(tag for tag in tags if tag in known)
+    if not tags:
+        return None
+    return EventQuery(start, end, limit, tags, match_all=mode != "union")
 
 
 def split_tags(tags: Iterable[str]) -> tuple[str, ...]:

@@ -24,6 +24,8 @@ class Source(Protocol):
 
     async def find_series(self, query: TagQuery) -> list[str]: ...
 
+    async def event_times(self, start: int, end: int, tags: tuple[str, ...]) -> list[float]: ...
+
     async def fetch(
         self,
         paths: Sequence[str],

@@ -62,6 +62,22 @@ async def random_walk(ctx: Context, name: str, step: int) -> SeriesList:
     return [_made(ctx, name, step, walk)]
 
 
+async def events(ctx: Context, *tags: str) -> SeriesList:
+    """How many events happened in each second of the range, for `drawAsInfinite`: those
+    carrying every one of `tags` that some event has, or all of them for `"*"`."""
+    name = 'events("' + '", "'.join(tags) + '")'
+    wanted = () if tags == ("*",) else tags
+    count = ctx.end - ctx.start
+    ctx.budget.charge(count, "events() at 1 s")
+    times = np.asarray(await ctx.source.event_times(ctx.start, ctx.end, wanted))
+    offsets = np.floor(times).astype(np.int64) - ctx.start
+    per_second = np.bincount(offsets[(offsets >= 0) & (offsets < count)], minlength=count)
+    values: FloatArray = np.where(per_second > 0, per_second, np.nan)
+    series = _made(ctx, name, 1, values)
+    series.consolidation_func = "sum"
+    return [series]
+
+
 async def threshold(ctx: Context, value: float, label: str | None, color: str | None) -> SeriesList:
     """constantLine, named by the label when one is given."""
     (line,) = constant_line(ctx, value)
@@ -135,6 +151,13 @@ FUNCTIONS = (
         "A random walk from 0, a point every step seconds.",
         (_NAME, _STEP),
         random_walk,
+    ),
+    Function(
+        "events",
+        "Special",
+        'How many events carrying the tags (every event for "*") happened in each second.',
+        (Param("tags", "string", required=True, multiple=True),),
+        events,
     ),
     Function(
         "threshold",
