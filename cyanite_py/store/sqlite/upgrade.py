@@ -56,9 +56,9 @@ def upgrade(connection: sqlite3.Connection, path: str) -> None:
     began = time.monotonic()
     blocks = connection.execute("SELECT count(*) FROM block").fetchone()[0]
     log.info("upgrading SQLite store %s: windows keep their last point (%d blocks)", path, blocks)
-    key: BlockKey | None = _resume(connection)
+    key: BlockKey | None = start_or_resume(connection)
     while key is not None:
-        key = _next_blocks(connection, key)
+        key = rewrite_next_blocks(connection, key)
     with transaction(connection):
         connection.execute("DROP TABLE upgrade_progress")
         connection.execute(f"PRAGMA user_version = {LAYOUT}")
@@ -82,7 +82,7 @@ def group_1(blob: bytes) -> bytes:
     return blob[:head] + records_1(blob[head:])
 
 
-def _resume(connection: sqlite3.Connection) -> BlockKey:
+def start_or_resume(connection: sqlite3.Connection) -> BlockKey:
     """Where an upgrade begun before stopped; else begin one: rewrite `recent` (a few
     writes) and note that no block is rewritten yet."""
     with transaction(connection):
@@ -104,7 +104,7 @@ def _resume(connection: sqlite3.Connection) -> BlockKey:
         return lowest
 
 
-def _next_blocks(connection: sqlite3.Connection, after: BlockKey) -> BlockKey | None:
+def rewrite_next_blocks(connection: sqlite3.Connection, after: BlockKey) -> BlockKey | None:
     """Rewrite the `UPGRADE_BLOCKS` blocks after `after`, in key order, in one transaction;
     the key of the last one, or None when none was left."""
     with transaction(connection):
