@@ -63,17 +63,17 @@ async def read_windows(
     left out is left out here too."""
     reads = {
         aggregate: await store.read(paths, resolution, start, end, aggregate)
-        for aggregate in ("count", "sum", "min", "max")
+        for aggregate in (Aggregate.COUNT, Aggregate.SUM, Aggregate.MIN, Aggregate.MAX)
     }
     found = {}
-    for path, counts in reads["count"].items():
+    for path, counts in reads[Aggregate.COUNT].items():
         present = np.flatnonzero(~np.isnan(counts.values))
         found[path] = Windows(
             times=counts.start + counts.step * present,
             counts=counts.values[present],
-            sums=reads["sum"][path].values[present],
-            mins=reads["min"][path].values[present],
-            maxs=reads["max"][path].values[present],
+            sums=reads[Aggregate.SUM][path].values[present],
+            mins=reads[Aggregate.MIN][path].values[present],
+            maxs=reads[Aggregate.MAX][path].values[present],
         )
     return found
 
@@ -92,10 +92,10 @@ def rows(windows: Windows) -> list[tuple[int, float, float, float, float]]:
         (int(t), float(c), float(s), float(lo), float(hi))
         for t, c, s, lo, hi in zip(
             windows.times,
-            windows.values("count"),
-            windows.values("sum"),
-            windows.values("min"),
-            windows.values("max"),
+            windows.values(Aggregate.COUNT),
+            windows.values(Aggregate.SUM),
+            windows.values(Aggregate.MIN),
+            windows.values(Aggregate.MAX),
             strict=True,
         )
     ]
@@ -116,20 +116,20 @@ class StoreContract:
             (BASE, 3.0, 6.0, 1.0, 3.0),
             (BASE + 10, 2.0, 0.1 + 0.2, -1e300, 1e300),
         ]
-        assert windows.values("mean").tolist() == [2.0, (0.1 + 0.2) / 2]
+        assert windows.values(Aggregate.MEAN).tolist() == [2.0, (0.1 + 0.2) / 2]
 
     async def test_windows_come_back_sorted_by_time(self, store: Store) -> None:
         times = [BASE + 50, BASE, BASE + 30, BASE + 10]
         await store.write(batch(*(snap("sorted", t, total=float(t)) for t in times)))
         windows = await read_one(store, "sorted")
         assert windows.times.tolist() == sorted(times)
-        assert windows.values("sum").tolist() == [float(t) for t in sorted(times)]
+        assert windows.values(Aggregate.SUM).tolist() == [float(t) for t in sorted(times)]
 
     async def test_a_read_lays_one_aggregate_on_the_resolution_grid(self, store: Store) -> None:
         await store.write(
             batch(snap("grid", BASE + 10, count=2, total=6.0), snap("grid", BASE + 40, total=5.0))
         )
-        found = await store.read(["grid"], FINE, BASE + 3, BASE + 55, "mean")
+        found = await store.read(["grid"], FINE, BASE + 3, BASE + 55, Aggregate.MEAN)
         series = found["grid"]
         assert (series.path, series.start, series.step) == ("grid", BASE, 10)
         assert [None if math.isnan(v) else v for v in series.values] == [
@@ -153,8 +153,8 @@ class StoreContract:
             batch(snap("x.one", BASE, total=1.0), snap("x.two", BASE, total=2.0), snap("x", BASE))
         )
         found = await read_windows(store, ["x.one", "x.two"], FINE, BASE, NOW)
-        assert found["x.one"].values("sum").tolist() == [1.0]
-        assert found["x.two"].values("sum").tolist() == [2.0]
+        assert found["x.one"].values(Aggregate.SUM).tolist() == [1.0]
+        assert found["x.two"].values(Aggregate.SUM).tolist() == [2.0]
         assert "x" not in found or len(found["x"]) == 0
 
     async def test_resolutions_of_one_path_are_kept_apart(self, store: Store) -> None:
@@ -213,7 +213,9 @@ class StoreContract:
         await store.write(big)
         found = await read_windows(store, paths, FINE, BASE, NOW)
         assert sum(len(found[p]) for p in paths) == 50_000
-        assert found["big.p1234"].values("sum").tolist() == [float(12340 + s) for s in range(10)]
+        assert found["big.p1234"].values(Aggregate.SUM).tolist() == [
+            float(12340 + s) for s in range(10)
+        ]
         assert set(paths) <= set(await store.load_paths())
 
     async def test_odd_characters_in_paths(self, store: Store) -> None:
@@ -228,7 +230,7 @@ class StoreContract:
         )
         found = await read_windows(store, odd, FINE, BASE, NOW)
         for i, path in enumerate(odd):
-            assert found[path].values("sum").tolist() == [float(i)]
+            assert found[path].values(Aggregate.SUM).tolist() == [float(i)]
         assert set(odd) <= set(await store.load_paths())
 
     async def test_empty_batch(self, store: Store) -> None:
@@ -241,7 +243,7 @@ class StoreContract:
         found = await read_windows(store, ["unknown", "known"], FINE, BASE, NOW)
         assert len(found.get("unknown") or Windows.empty()) == 0
         assert len(found["known"]) == 1
-        assert not any(math.isnan(v) for v in found["known"].values("mean"))
+        assert not any(math.isnan(v) for v in found["known"].values(Aggregate.MEAN))
 
     # The engine writes a window in parts (late points, checkpoints of open windows, a
     # replay, a second server), so every store merges them exactly: counts and sums added,
@@ -259,7 +261,7 @@ class StoreContract:
             (BASE, 6.0, 29.0, -4.0, 11.0),
             (BASE + 10, 3.0, 6.0, 1.0, 3.0),
         ]
-        found = await store.read(["parts"], FINE, BASE, BASE + 20, "mean")
+        found = await store.read(["parts"], FINE, BASE, BASE + 20, Aggregate.MEAN)
         assert found["parts"].values.tolist() == [29.0 / 6, 2.0]
 
     async def test_one_window_twice_in_one_batch_merges(self, store: Store) -> None:

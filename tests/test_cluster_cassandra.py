@@ -13,7 +13,7 @@ from cassandra.cluster import Cluster
 
 from cyanite_py.config import Config
 from cyanite_py.counters import Registry
-from cyanite_py.model import Resolution, Series
+from cyanite_py.model import Aggregate, Resolution, Series
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.cassandra.config import CassandraStoreConfig
 from cyanite_py.store.cassandra.store import CassandraStore
@@ -87,7 +87,7 @@ async def read_back(
     with trio.fail_after(120):
         while True:
             try:
-                return await store.read(paths, Resolution(10, 86400), start, end, "count")
+                return await store.read(paths, Resolution(10, 86400), start, end, Aggregate.COUNT)
             except StoreUnavailable:
                 await trio.sleep(1)
 

@@ -101,9 +101,13 @@ def test_a_point_lands_in_one_aligned_window_per_resolution() -> None:
     h.ingest(("a", 1, NOW - 95), ("a", 3, NOW - 93), ("a", 8, NOW - 61))
     h.flush_all()
     by_precision = {(s.precision, s.time): s for s in h.snapshots()}
-    assert by_precision[(10, NOW - 100)] == Snapshot("a", 10, 3600, NOW - 100, 2, 4.0, 1.0, 3.0)
+    assert by_precision[(10, NOW - 100)] == Snapshot(
+        "a", 10, 3600, NOW - 100, 2, 4.0, 1.0, 3.0, last=3.0, last_time=NOW - 93
+    )
     assert by_precision[(10, NOW - 70)].count == 1
-    assert by_precision[(60, NOW - 120)] == Snapshot("a", 60, 86400, NOW - 120, 3, 12.0, 1.0, 8.0)
+    assert by_precision[(60, NOW - 120)] == Snapshot(
+        "a", 60, 86400, NOW - 120, 3, 12.0, 1.0, 8.0, last=8.0, last_time=NOW - 61
+    )
     assert by_precision[(60, NOW - 120)].mean == 4.0
 
 
@@ -167,7 +171,9 @@ def test_a_later_window_closes_the_earlier_so_replay_is_bounded() -> None:
     assert all(s.count == 5 for s in snapshots)
     assert h.engine.unwritten() == 1
     h.flush_all()
-    assert h.snapshots()[-1] == Snapshot("a", 10, 86400, start + 990, 5, 4970.0, 990.0, 998.0)
+    assert h.snapshots()[-1] == Snapshot(
+        "a", 10, 86400, start + 990, 5, 4970.0, 990.0, 998.0, last=998.0, last_time=start + 998
+    )
 
 
 def test_late_and_out_of_order_points_are_handed_on_to_be_merged() -> None:
@@ -209,7 +215,7 @@ def test_a_checkpoint_hands_on_what_is_not_yet_written_and_keeps_the_window_open
     h.checkpoint()
     assert len(h.snapshots()) == 2, "nothing new, nothing handed on"
     h.ingest(("a", 9, NOW + 3))
-    assert h.engine.open_window("a", fine) == (NOW, 3, 15.0, 2.0, 9.0)
+    assert h.engine.open_window("a", fine) == (NOW, 3, 15.0, 2.0, 9.0, 9.0)
     assert h.engine.unwritten() == 2
     h.checkpoint()
     h.ingest(("a", 1, NOW + 200))
@@ -250,7 +256,7 @@ def test_new_paths_reach_the_index_at_once_and_the_store_once() -> None:
 def test_open_windows_are_visible_until_flushed() -> None:
     h = Harness({"default": ["10s:1h"]})
     h.ingest(("a", 4, NOW + 1), ("a", 2, NOW + 2))
-    assert h.engine.open_window("a", Resolution(10, 3600)) == (NOW, 2, 6.0, 2.0, 4.0)
+    assert h.engine.open_window("a", Resolution(10, 3600)) == (NOW, 2, 6.0, 2.0, 4.0, 2.0)
     assert h.engine.open_window("a", Resolution(60, 3600)) is None
     assert h.engine.open_window("unknown", Resolution(10, 3600)) is None
 
@@ -358,7 +364,7 @@ def test_a_reopened_window_is_not_shown_as_the_whole_window() -> None:
     h = Harness({"default": ["1m:1d"]}, grace=0)
     h.now = NOW + 3600
     h.ingest(("a", 1, NOW))
-    assert h.engine.open_window("a", Resolution(60, 86400)) == (NOW, 1, 1.0, 1.0, 1.0)
+    assert h.engine.open_window("a", Resolution(60, 86400)) == (NOW, 1, 1.0, 1.0, 1.0, 1.0)
     h.flush_due()
     h.ingest(("a", 3, NOW + 40))
     assert h.engine.open_window("a", Resolution(60, 86400)) is None

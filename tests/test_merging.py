@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cyanite_py.counters import Registry
 from cyanite_py.engine import DriftConfig, Engine, EngineConfig
-from cyanite_py.model import PointBatch, Resolution, SnapshotBatch
+from cyanite_py.model import Aggregate, PointBatch, Resolution, SnapshotBatch
 from cyanite_py.store.sqlite.config import SqliteStoreConfig
 from cyanite_py.store.sqlite.store import SqliteStore
 
@@ -122,7 +122,13 @@ async def test_any_order_and_split_stores_identical_windows(
 async def check(store: SqliteStore, points: list[Point], resolution: Resolution) -> None:
     windows = expected(points, resolution.precision)
     paths = sorted({f"s.{series}" for series, _, _ in points})
-    for aggregate, reduce in (("count", len), ("sum", sum), ("min", min), ("max", max)):
+    reducers = (
+        (Aggregate.COUNT, len),
+        (Aggregate.SUM, sum),
+        (Aggregate.MIN, min),
+        (Aggregate.MAX, max),
+    )
+    for aggregate, reduce in reducers:
         found = await store.read(paths, resolution, START, START + SPAN, aggregate)
         for path in paths:
             values = found[path].values

@@ -25,7 +25,7 @@ from cyanite_py.migrate.importer import Outcome, WhisperImport
 from cyanite_py.migrate.progress import Progress
 from cyanite_py.migrate.state import ImportState
 from cyanite_py.migrate.whisper_files import find_files
-from cyanite_py.model import Resolution
+from cyanite_py.model import Aggregate, Resolution
 from cyanite_py.server import build_store
 
 FINE = Resolution(10, 86400)
@@ -50,7 +50,7 @@ def make_whisper(
 
 
 def read_back(
-    config: Config, path: str, resolution: Resolution, start: int, end: int, aggregate: str
+    config: Config, path: str, resolution: Resolution, start: int, end: int, aggregate: Aggregate
 ) -> dict[int, float]:
     """`{window start: aggregate}` of every stored window of `path`, read from the store."""
 
@@ -89,17 +89,17 @@ def test_every_point_lands_in_its_windows_exactly(tmp_path: Path) -> None:
 
     config = load_config(config_path)
     start, end = now - 600, now + 60
-    fine_sum = read_back(config, "web01.cpu.user", FINE, start, end, "sum")
-    fine_count = read_back(config, "web01.cpu.user", FINE, start, end, "count")
+    fine_sum = read_back(config, "web01.cpu.user", FINE, start, end, Aggregate.SUM)
+    fine_count = read_back(config, "web01.cpu.user", FINE, start, end, Aggregate.COUNT)
     expected = {stamp - stamp % 10: value for stamp, value in recent}
     assert fine_sum == expected
     assert set(fine_count.values()) == {1.0}
     per_minute = windows_of(recent, 60)
-    reducers: dict[str, Callable[[list[float]], float]] = {
-        "sum": sum,
-        "min": min,
-        "max": max,
-        "count": len,
+    reducers: dict[Aggregate, Callable[[list[float]], float]] = {
+        Aggregate.SUM: sum,
+        Aggregate.MIN: min,
+        Aggregate.MAX: max,
+        Aggregate.COUNT: len,
     }
     for aggregate, reduce in reducers.items():
         found = read_back(config, "web01.cpu.user", COARSE, start, end, aggregate)
@@ -121,12 +121,12 @@ def test_each_time_is_read_from_the_finest_archive_that_holds_it(tmp_path: Path)
 
     config = load_config(config_path)
     start, end = now - 7200, now + 60
-    counts = read_back(config, "a.b", FINE, start, end, "count")
-    sums = read_back(config, "a.b", FINE, start, end, "sum")
+    counts = read_back(config, "a.b", FINE, start, end, Aggregate.COUNT)
+    sums = read_back(config, "a.b", FINE, start, end, Aggregate.SUM)
     expected = {stamp - stamp % 10: value for stamp, value in old + recent}
     assert sums == expected
     assert sum(counts.values()) == len(old) + len(recent)
-    minute_sums = read_back(config, "a.b", COARSE, start, end, "sum")
+    minute_sums = read_back(config, "a.b", COARSE, start, end, Aggregate.SUM)
     per_minute = windows_of(old + recent, 60)
     assert minute_sums == {w: sum(vs) for w, vs in per_minute.items()}
 
@@ -138,7 +138,7 @@ def test_an_import_run_again_skips_the_files_it_finished(tmp_path: Path) -> None
     arguments = ["import", "whisper", str(tmp_path / "wsp"), "--config", str(config_path)]
     assert main(arguments) == 0
     assert main(arguments) == 0
-    found = read_back(load_config(config_path), "x", FINE, now - 600, now + 60, "sum")
+    found = read_back(load_config(config_path), "x", FINE, now - 600, now + 60, Aggregate.SUM)
     assert found == {now - 100 - (now - 100) % 10: 5.0}
     assert (tmp_path / "cyanite.db.whisper-imported").read_text().splitlines() == [
         str((tmp_path / "wsp/x.wsp").resolve())
@@ -172,8 +172,8 @@ def assert_each_point_once(
     config: Config, written: dict[str, list[tuple[int, float]]], now: int
 ) -> None:
     for metric, points in written.items():
-        counts = read_back(config, metric, FINE, now - 600, now + 60, "count")
-        sums = read_back(config, metric, FINE, now - 600, now + 60, "sum")
+        counts = read_back(config, metric, FINE, now - 600, now + 60, Aggregate.COUNT)
+        sums = read_back(config, metric, FINE, now - 600, now + 60, Aggregate.SUM)
         assert set(counts.values()) == {1.0}, metric
         assert sums == {stamp - stamp % 10: value for stamp, value in points}, metric
 
@@ -236,7 +236,7 @@ def test_an_unreadable_file_is_named_and_the_rest_imported(tmp_path: Path) -> No
     config_path = write_config(tmp_path)
     code = main(["import", "whisper", str(tmp_path / "wsp"), "--config", str(config_path)])
     assert code == 3
-    assert read_back(load_config(config_path), "good", FINE, now - 600, now + 60, "sum")
+    assert read_back(load_config(config_path), "good", FINE, now - 600, now + 60, Aggregate.SUM)
 
 
 def test_a_store_a_server_holds_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -333,5 +333,5 @@ def test_slots_left_from_an_earlier_lap_of_the_ring_are_not_read(tmp_path: Path)
 
     assert main(["import", "whisper", str(tmp_path / "wsp"), "--config", str(config_path)]) == 0
 
-    found = read_back(load_config(config_path), "ring", FINE, now - 7200, now + 60, "sum")
+    found = read_back(load_config(config_path), "ring", FINE, now - 7200, now + 60, Aggregate.SUM)
     assert found == {stamp - stamp % 10: value for stamp, value in recent}

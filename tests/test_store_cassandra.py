@@ -16,7 +16,7 @@ import trio
 from cassandra.cluster import Session
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import Resolution, SnapshotBatch
+from cyanite_py.model import Aggregate, Resolution, SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.cassandra.config import CassandraStoreConfig, schema_cql
 from cyanite_py.store.cassandra.fold import FOLD_MIN_ROWS, FoldQueue, fold, folded_stamp
@@ -86,7 +86,7 @@ class TestCassandraStore(StoreContract):
                 await store.write(batch(*(snap("paged", t, total=float(t)) for t in part)))
         windows = await read_one(store, "paged", start=0, end=NOW + 1)
         assert windows.times.tolist() == times
-        assert windows.values("sum").tolist() == [float(t) for t in times]
+        assert windows.values(Aggregate.SUM).tolist() == [float(t) for t in times]
 
     async def test_partitions_are_bounded_in_time(
         self, store: CassandraStore, cassandra_session: Session, cassandra_keyspace: str
@@ -117,7 +117,7 @@ class TestCassandraStore(StoreContract):
         assert registry.value("store_cassandra_rows", op="write") == 3
         assert registry.value("store_cassandra_statements", op="write") == 1
         windows = await read_one(store, "packed", start=first, end=times[-1] + 1)
-        assert windows.values("sum").tolist() == [float(t) for t in times]
+        assert windows.values(Aggregate.SUM).tolist() == [float(t) for t in times]
 
     async def test_a_block_written_in_parts_is_folded_into_one_exact_row(
         self,
@@ -194,10 +194,10 @@ class TestCassandraStore(StoreContract):
         }
         assert stored == {"even": [8, 8], "uneven": [40]}
         windows = await read_one(store, "even", start=first, end=first + 50)
-        assert windows.values("count").tolist() == [3.0, 3.0, 5.0, 3.0, 3.0]
-        assert windows.values("mean").tolist() == [1 / 3, 1 / 3, 5 / 5, 1 / 3, 1 / 3]
+        assert windows.values(Aggregate.COUNT).tolist() == [3.0, 3.0, 5.0, 3.0, 3.0]
+        assert windows.values(Aggregate.MEAN).tolist() == [1 / 3, 1 / 3, 5 / 5, 1 / 3, 1 / 3]
         uneven = await read_one(store, "uneven", start=first, end=first + 50)
-        assert uneven.values("count").tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+        assert uneven.values(Aggregate.COUNT).tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
 
     async def test_parts_of_a_window_in_one_write_are_stored_merged(
         self, store: CassandraStore, cassandra_session: Session, cassandra_keyspace: str
@@ -236,7 +236,7 @@ class TestCassandraStore(StoreContract):
         store = CassandraStore(store_config(cassandra_hosts, cassandra_keyspace), registry)
         await nursery.start(store.run)
         await store.write(batch(snap("c.one", BASE), snap("c.two", BASE), new_paths=("c.one",)))
-        await store.read(["c.one", "c.two", "c.three"], FINE, BASE, NOW, "mean")
+        await store.read(["c.one", "c.two", "c.three"], FINE, BASE, NOW, Aggregate.MEAN)
         # One batch of two block rows, one path row; one read for the three paths.
         assert registry.value("store_cassandra_statements", op="write") == 2
         assert registry.value("store_cassandra_statements", op="read") == 1
@@ -258,7 +258,7 @@ class TestCassandraStore(StoreContract):
         with pytest.raises(StoreUnavailable):
             await store.write(batch(snap("gone", BASE)))
         with pytest.raises(StoreUnavailable):
-            await store.read(["gone"], FINE, BASE, NOW, "mean")
+            await store.read(["gone"], FINE, BASE, NOW, Aggregate.MEAN)
         assert registry.total("store_cassandra_write_errors") == 1
         assert registry.total("store_cassandra_read_errors") == 1
 
@@ -275,7 +275,7 @@ async def test_unreachable_at_start_reports_started_and_refuses_requests(
     with pytest.raises(StoreUnavailable, match="not connected"):
         await store.write(batch(snap("x", BASE)))
     with pytest.raises(StoreUnavailable):
-        await store.read(["x"], FINE, BASE, NOW, "mean")
+        await store.read(["x"], FINE, BASE, NOW, Aggregate.MEAN)
     with pytest.raises(StoreUnavailable):
         await store.load_paths()
 
@@ -284,20 +284,22 @@ def test_a_fold_done_twice_folds_nothing_more() -> None:
     """A fold retried after a timeout that had landed finds only its merged row."""
     key = ("p", 10, 0, 0)
     own = {11, 12, 13}
-    one = (b"\x00", *(np.array([1.0]).tobytes(),) * 4)
-    merged = fold(key, 3600, own, [(11, *one), (12, *one), (99, *one)])
+    # offsets, counts, sums, mins, maxs, and no last points (a row written before them)
+    one = (b"\x00", *(np.array([1.0]).tobytes(),) * 4, None, None)
+    merged = fold(key, 3600, own, [(11, *one, 5), (12, *one, 7), (99, *one, 9)])
     assert merged is not None
-    row, stamps = merged
+    row, stamps, written = merged
     assert stamps == [11, 12]
+    assert written == 7
     assert row[4] == folded_stamp([12, 11])
     assert np.frombuffer(row[6], "<f8").tolist() == [2.0]
-    assert row[10] == 3600
-    assert fold(key, 3600, own, [(row[4], *row[5:10]), (99, *one)]) is None
+    assert row[12] == 3600
+    assert fold(key, 3600, own, [(row[4], *row[5:12], written), (99, *one, 9)]) is None
 
 
 def test_the_fold_queue_keeps_only_the_stamps_that_pending_blocks_may_hold() -> None:
     queue = FoldQueue(grace=0)
-    row = ("p", 10, 0, 0, 0, b"", b"", b"", b"", b"", 60)
+    row = ("p", 10, 0, 0, 0, b"", b"", b"", b"", b"", b"", b"", 60)
     later = ("p", 10, 0, 10 * BLOCK_WINDOWS, *row[4:])
     for stamp in range(FOLD_MIN_ROWS):
         queue.written([row], stamp)
@@ -412,7 +414,7 @@ async def test_writer_keeps_snapshots_while_the_node_is_down(
     assert registry.value("store_cassandra_reconnects") >= 1
     paths = [f"fault.p{i:05d}" for i in range(11_000)]
     found = await read_windows(store, paths, FINE, BASE, NOW)
-    assert {p: found[p].values("sum").tolist() for p in paths} == {
+    assert {p: found[p].values(Aggregate.SUM).tolist() for p in paths} == {
         p: [float(i)] for i, p in enumerate(paths)
     }
     assert set(paths) <= set(await store.load_paths())

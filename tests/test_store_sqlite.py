@@ -14,7 +14,7 @@ import trio
 import trio.testing
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import PathTable, SnapshotBatch
+from cyanite_py.model import Aggregate, PathTable, SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.blocks import BLOCK_WINDOWS, RECORD
 from cyanite_py.store.sqlite.config import MAX_RECENT_WRITES, SqliteStoreConfig
@@ -219,7 +219,10 @@ async def test_many_paths_assigned_ids_across_batches(store: SqliteStore) -> Non
             batch(*(snap(f"ids.r{round_}.p{i}", BASE, total=float(i)) for i in range(300)))
         )
     found = await read_windows(store, [f"ids.r2.p{i}" for i in range(300)], FINE, BASE, NOW)
-    assert [found[f"ids.r2.p{i}"].values("sum").tolist() for i in (0, 299)] == [[0.0], [299.0]]
+    assert [found[f"ids.r2.p{i}"].values(Aggregate.SUM).tolist() for i in (0, 299)] == [
+        [0.0],
+        [299.0],
+    ]
     assert len(await store.load_paths()) == 900
 
 

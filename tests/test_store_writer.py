@@ -10,7 +10,7 @@ import trio
 import trio.testing
 
 from cyanite_py.counters import Registry
-from cyanite_py.model import Resolution, Series, SnapshotBatch
+from cyanite_py.model import Aggregate, Resolution, Series, SnapshotBatch
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.memory import MemoryStore, MemoryStoreConfig
 from cyanite_py.store.writer import StoreWriter, StoreWriterConfig
@@ -40,7 +40,12 @@ class FailingStore:
         await self.inner.write(batch)
 
     async def read(
-        self, paths: Sequence[str], resolution: Resolution, start: int, end: int, aggregate: str
+        self,
+        paths: Sequence[str],
+        resolution: Resolution,
+        start: int,
+        end: int,
+        aggregate: Aggregate,
     ) -> dict[str, Series]:
         return await self.inner.read(paths, resolution, start, end, aggregate)
 
@@ -58,7 +63,7 @@ def make_batch(path: str, windows: int, new: bool = False) -> SnapshotBatch:
 
 
 async def stored_count(store: FailingStore, path: str) -> int:
-    found = await store.read([path], FINE, BASE, NOW, "count")
+    found = await store.read([path], FINE, BASE, NOW, Aggregate.COUNT)
     return int(np.count_nonzero(~np.isnan(found[path].values))) if path in found else 0
 
 
