@@ -10,7 +10,7 @@
 # node starts at once, as a seed, without bootstrapping.
 #
 #   scripts/services start cassandra-cluster [K]   every node (or node K), then wait for the ring
-#   scripts/services stop cassandra-cluster [K]    every node (or node K)
+#   scripts/services stop cassandra-cluster [K]    every node at once (or node K)
 #
 #   CASSANDRA_CLUSTER_NODES         nodes, default 3 (at most 9)
 #   CASSANDRA_CLUSTER_PORT          CQL port of every node, default 9142
@@ -63,11 +63,12 @@ cluster_sees_all() {
 }
 
 cassandra_cluster_start() {
-    local k dir started=()
+    local k nodes dir started=()
+    nodes=$(cluster_nodes "${1:-}") || return 1
     cassandra_java >/dev/null
     cassandra_install
     local begin=$SECONDS
-    for k in $(cluster_nodes "${1:-}"); do
+    for k in $nodes; do
         dir=$(cluster_node_dir "$k")
         if running "$dir/cassandra.pid"; then
             say "cassandra-cluster: node $k already running (pid $(cat "$dir/cassandra.pid"))"
@@ -102,11 +103,19 @@ cassandra_cluster_start() {
     cluster_addresses "$CASSANDRA_CLUSTER_PORT"  # where clients connect, as CASSANDRA_CLUSTER_HOSTS takes them
 }
 
+# Nodes stop in parallel: each drains and flushes on TERM, which takes seconds, and no node
+# waits for another to stop.
 cassandra_cluster_stop() {
-    local k
-    for k in $(cluster_nodes "${1:-}"); do
-        stop_pid "$(cluster_node_dir "$k")/cassandra.pid" "cassandra-cluster node $k"
+    local k nodes stopper stoppers=() failed=0
+    nodes=$(cluster_nodes "${1:-}") || return 1
+    for k in $nodes; do
+        stop_pid "$(cluster_node_dir "$k")/cassandra.pid" "cassandra-cluster node $k" &
+        stoppers+=("$!")
     done
+    for stopper in "${stoppers[@]}"; do
+        wait "$stopper" || failed=1
+    done
+    return "$failed"
 }
 
 cassandra_cluster_status() {
