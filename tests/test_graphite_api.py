@@ -218,8 +218,15 @@ async def test_no_null_points_and_defaults(client: httpx.AsyncClient) -> None:
 async def test_version_and_tags(client: httpx.AsyncClient) -> None:
     version = await client.get("/version")
     assert (version.status_code, version.text) == (200, "1.1.10")
-    for path in ("/tags/autoComplete/tags", "/tags/autoComplete/values"):
-        assert (await client.get(path, params={"tagPrefix": "x"})).json() == []
+    # No tagged series here: the tag editor's completions are empty.
+    tags = await client.get("/tags/autoComplete/tags", params={"tagPrefix": "x"})
+    assert tags.json() == []
+    values = await client.get("/tags/autoComplete/values", params={"tag": "x"})
+    assert values.json() == []
+    # graphite-web asks for the tag whose values to complete.
+    untold = await client.get("/tags/autoComplete/values", params={"valuePrefix": "x"})
+    assert untold.status_code == 400
+    assert "tag" in untold.json()["message"]
 
 
 @pytest.mark.parametrize(
