@@ -53,7 +53,9 @@ SLOT_COLUMNS: dict[str, type[np.generic]] = {
     "min": np.float64,
     "max": np.float64,
     "last": np.float64,
-    "last_time": np.int64,
+    # Seconds from the window's start to its last point: less than a precision, which
+    # int32 holds, 4 bytes a slot less than a time.
+    "last_offset": np.int32,
     "unsaved_count": np.int64,
     "unsaved_sum": np.float64,
     "reopened": np.bool_,
@@ -66,9 +68,9 @@ SLOT_COLUMNS: dict[str, type[np.generic]] = {
 
 class Slots:
     """One row per (path, resolution): its open window (start, count, sum, min, max, and
-    its last point's value and time), the part of that window's count and sum not yet
-    handed to the store, whether the window was closed once already (so the store holds
-    an earlier part of it), and what the row is.
+    its last point's value and offset from the start), the part of that window's count
+    and sum not yet handed to the store, whether the window was closed once already (so
+    the store holds an earlier part of it), and what the row is.
 
     A slot whose `count` is 0 has no open window. The attributes are views of growing
     columns, so in-place numpy updates reach the columns; `allocate` renews the views."""
@@ -79,7 +81,7 @@ class Slots:
     min: FloatArray
     max: FloatArray
     last: FloatArray
-    last_time: IntArray
+    last_offset: Int32Array
     unsaved_count: IntArray
     unsaved_sum: FloatArray
     reopened: npt.NDArray[np.bool_]

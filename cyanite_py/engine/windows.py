@@ -57,6 +57,7 @@ class OpenWindows:
         g_min = np.minimum.reduceat(values, heads)
         g_max = np.maximum.reduceat(values, heads)
         g_last, g_last_time = values[tails], times[tails]
+        g_last_offset = (g_last_time - g_start).astype(np.int32)
 
         s = self._slots
         open_start = s.start[g_slot]
@@ -74,9 +75,9 @@ class OpenWindows:
         s.unsaved_sum[joining] += g_sum[same]
         np.minimum.at(s.min, joining, g_min[same])
         np.maximum.at(s.max, joining, g_max[same])
-        later_last = g_last_time[same] >= s.last_time[joining]  # equal: this arrived later
+        later_last = g_last_offset[same] >= s.last_offset[joining]  # equal: arrived later
         s.last[joining[later_last]] = g_last[same][later_last]
-        s.last_time[joining[later_last]] = g_last_time[same][later_last]
+        s.last_offset[joining[later_last]] = g_last_offset[same][later_last]
 
         last_of_slot = np.append(g_slot[1:] != g_slot[:-1], True)
         opening = later & last_of_slot
@@ -102,7 +103,7 @@ class OpenWindows:
         s.min[replaced] = g_min[opening]
         s.max[replaced] = g_max[opening]
         s.last[replaced] = g_last[opening]
-        s.last_time[replaced] = g_last_time[opening]
+        s.last_offset[replaced] = g_last_offset[opening]
         return handed
 
     def due(self, now: int, grace: int) -> IntArray:
@@ -136,7 +137,7 @@ class OpenWindows:
             s.min[slots],
             s.max[slots],
             s.last[slots],
-            s.last_time[slots],
+            s.start[slots] + s.last_offset[slots],
         )
         s.unsaved_count[slots] = 0
         s.unsaved_sum[slots] = 0.0
