@@ -7,7 +7,7 @@ handed the one `Registry` and asks it for the counters it moves.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -55,6 +55,24 @@ class Registry:
         key = (name, tuple(sorted(labels.items())))
         gauge = self.gauges[key] = Gauge(name, help, read, key[1])
         return gauge
+
+    def relabel(self, label: str, old: str, new: str) -> None:
+        """Give every counter and gauge labelled `label=old` the value `new` instead,
+        keeping the objects components already hold."""
+
+        def moved(labels: Labels) -> Labels:
+            return tuple(sorted((k, new if (k, v) == (label, old) else v) for k, v in labels))
+
+        for key, counter in list(self.counters.items()):
+            if (label, old) in key[1]:
+                del self.counters[key]
+                counter.labels = moved(counter.labels)
+                self.counters[(key[0], counter.labels)] = counter
+        for key, gauge in list(self.gauges.items()):
+            if (label, old) in key[1]:
+                del self.gauges[key]
+                labels = moved(gauge.labels)
+                self.gauges[(key[0], labels)] = replace(gauge, labels=labels)
 
     def value(self, name: str, **labels: str) -> int:
         """A counter's current value, 0 when it was never made."""

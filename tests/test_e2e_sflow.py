@@ -25,7 +25,8 @@ async def test_real_datagrams_read_back_over_http() -> None:
         await s.until("input_samples_decoded", 4 + 144)
         await s.until("engine_points", points)
         assert s.registry.total("input_points_dropped") == 0
-        assert s.registry.value("input_rejected", input="sflow_0", reason="bad_version") == 5
+        name = f"sflow_{s.bound.port('sflow')}"
+        assert s.registry.value("input_rejected", input=name, reason="bad_version") == 5
 
         async def last(path: str) -> Any:
             body = await s.metrics(path=path, **{"from": str(t - 60)})

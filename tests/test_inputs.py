@@ -105,8 +105,8 @@ async def test_pickle_messages_and_hostile_pickles(nursery: trio.Nursery) -> Non
     batch = await collect(receive, 4)
     assert batch.paths == ["p.a", "p.b", "p.a", "p.b"]
     assert batch.values == [1.5, 2.0, 1.5, 2.0]
-    assert registry.value("input_rejected", input="pickle_0", reason="bad_pickle") == 2
-    assert registry.value("input_rejected", input="pickle_0", reason="item") == 2
+    assert registry.value("input_rejected", input=f"pickle_{port}", reason="bad_pickle") == 2
+    assert registry.value("input_rejected", input=f"pickle_{port}", reason="item") == 2
 
 
 async def test_an_oversized_pickle_closes_only_its_connection(nursery: trio.Nursery) -> None:
@@ -123,7 +123,7 @@ async def test_an_oversized_pickle_closes_only_its_connection(nursery: trio.Nurs
     async with stream:
         await stream.send_all(frame(pickle.dumps([("ok", (1, 1))])))
     assert (await collect(receive, 1)).paths == ["ok"]
-    assert registry.value("input_rejected", input="pickle_0", reason="too_large") == 1
+    assert registry.value("input_rejected", input=f"pickle_{port}", reason="too_large") == 1
 
 
 def test_pickled_paths_with_whitespace_or_empty_are_rejected_even_in_bulk() -> None:
@@ -146,3 +146,7 @@ async def test_udp_counters_exist_only_when_udp_is_on_and_name_the_bound_port(
     udp_inputs = {name for name in inputs if name and name.startswith("carbon_udp_")}
     assert len(udp_inputs) == 1
     assert udp_inputs != {"carbon_udp_0"}
+    # TCP counters are labelled with the bound port too, not the 0 that asked for any.
+    tcp_inputs = {name for name in inputs if name and name.startswith("carbon_tcp_")}
+    assert len(tcp_inputs) == 2
+    assert "carbon_tcp_0" not in tcp_inputs

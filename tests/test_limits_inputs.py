@@ -29,7 +29,7 @@ async def start_carbon(nursery: trio.Nursery, **config: Any) -> Started:
     registry = Registry()
     settings = CarbonInputConfig(host=LOOPBACK, port=0, **config)
     port = await nursery.start(CarbonInput(settings, send, registry).run)
-    return port, receive, registry, f"carbon_tcp_{settings.port}"
+    return port, receive, registry, f"carbon_tcp_{port}"
 
 
 async def start_pickle(nursery: trio.Nursery, **config: Any) -> Started:
@@ -38,7 +38,7 @@ async def start_pickle(nursery: trio.Nursery, **config: Any) -> Started:
     settings = PickleInputConfig(host=LOOPBACK, port=0, **config)
     component = PickleInput(settings, send, registry)
     port = await nursery.start(component.run)
-    return port, receive, registry, f"pickle_{settings.port}"
+    return port, receive, registry, f"pickle_{port}"
 
 
 def carbon_message(path: str) -> bytes:
@@ -110,7 +110,7 @@ async def test_unfinished_pickle_messages_are_held_only_up_to_the_cap(
     config = PickleInputConfig(host=LOOPBACK, port=0, max_buffered=100_000)
     component = PickleInput(config, send, registry)
     port = await nursery.start(component.run)
-    name = "pickle_0"
+    name = f"pickle_{port}"
     announced = struct.pack("!I", 1_000_000)
     streams = []
     for _ in range(3):  # each announces 1 MB and sends 40 kB of it
@@ -158,7 +158,7 @@ async def send_datagrams(port: int, datagrams: list[bytes], registry: Registry) 
             await trio.lowlevel.checkpoint()
     with trio.fail_after(10):
         await wait_until(
-            lambda: registry.value("input_connections", input="sflow_0") >= len(datagrams)
+            lambda: registry.value("input_connections", input=f"sflow_{port}") >= len(datagrams)
         )
 
 
@@ -167,16 +167,16 @@ async def test_spoofed_sflow_agents_make_series_only_up_to_the_bounds(
 ) -> None:
     port, registry = await start_sflow(nursery, max_agents=10)
     await send_datagrams(port, [spoofed(agent) for agent in range(50)], registry)
-    assert registry.value("input_rejected", input="sflow_0", reason="too_many_agents") == 40
-    assert registry.gauges[("input_sflow_agents", (("input", "sflow_0"),))].read() == 10
+    assert registry.value("input_rejected", input=f"sflow_{port}", reason="too_many_agents") == 40
+    assert registry.gauges[("input_sflow_agents", (("input", f"sflow_{port}"),))].read() == 10
 
     port, registry = await start_sflow(nursery, max_sources=5)
     await send_datagrams(port, [spoofed(agent) for agent in range(50)], registry)
-    assert registry.value("input_rejected", input="sflow_0", reason="too_many_sources") == 45
+    assert registry.value("input_rejected", input=f"sflow_{port}", reason="too_many_sources") == 45
 
 
 async def test_decoding_past_its_share_of_a_core_drops_datagrams(nursery: trio.Nursery) -> None:
     port, registry = await start_sflow(nursery, max_decode_share=1e-9)
     await send_datagrams(port, [spoofed(agent) for agent in range(5)], registry)
-    assert registry.value("input_samples_decoded", input="sflow_0") == 1
-    assert registry.value("input_rejected", input="sflow_0", reason="busy") == 4
+    assert registry.value("input_samples_decoded", input=f"sflow_{port}") == 1
+    assert registry.value("input_rejected", input=f"sflow_{port}", reason="busy") == 4

@@ -98,7 +98,7 @@ async def test_bad_lines_are_counted_by_reason_in_the_worker(nursery: trio.Nurse
     batch = await collect(receive, 2)
     assert batch.paths == ["good", "also.good"]
     rejected = {
-        reason: registry.value("input_rejected", input="carbon_tcp_0", reason=reason)
+        reason: registry.value("input_rejected", input=f"carbon_tcp_{port}", reason=reason)
         for reason in ("fields", "value", "timestamp", "too_long", "nan", "encoding")
     }
     assert rejected == dict.fromkeys(rejected, 1)

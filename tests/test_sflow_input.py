@@ -18,7 +18,6 @@ from tests.sflow_vectors import BINS, interface_datagram, pcap_udp_payloads
 
 NOW = 1_700_000_000
 LOOPBACK = "127.0.0.1"
-NAME = "sflow_0"
 
 
 class Running:
@@ -46,7 +45,7 @@ class Running:
         return dict(zip(batch.paths, batch.values, strict=True))
 
     def counted(self, name: str, **labels: str) -> int:
-        return self.registry.value(name, input=NAME, **labels)
+        return self.registry.value(name, input=f"sflow_{self.port}", **labels)
 
     async def until(self, ready: Callable[[], bool]) -> None:
         with trio.fail_after(5):

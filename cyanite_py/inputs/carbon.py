@@ -60,7 +60,7 @@ class CarbonInput:
         deliver what they hold (the server passes its `writer.shutdown_timeout`)."""
         self.config = config
         self._send = send
-        self._tcp = InputCounters(registry, f"carbon_tcp_{config.port}")
+        self._tcp = InputCounters(registry, "carbon_tcp", config.port)
         self._registry = registry
         self._gate = ConnectionGate(config.max_connections, config.idle_timeout, self._tcp)
         self._workers = (
@@ -91,6 +91,7 @@ class CarbonInput:
             serve = partial(trio.serve_tcp, host=self.config.host)
             listeners = await nursery.start(serve, self._serve_connection, self.config.port)
             port = listeners[0].socket.getsockname()[1]
+            self._tcp.bound(port)
             log.info("carbon plaintext listening on %s:%d/tcp", self.config.host, port)
             if self.config.udp:
                 await nursery.start(self._serve_udp, port)
@@ -151,7 +152,7 @@ class CarbonInput:
     async def _serve_udp(
         self, port: int, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        counters = InputCounters(self._registry, f"carbon_udp_{port}")  # only when UDP is on
+        counters = InputCounters(self._registry, "carbon_udp", port)  # only when UDP is on
         datagrams = receive_datagrams(
             self.config.host, port, task_status, counters, self.config.receive_buffer
         )

@@ -11,9 +11,11 @@ from cyanite_py.model import EngineBatch, PointBatch
 class InputCounters:
     """Points received, rejected (by reason) and dropped, bytes and connections, for one input."""
 
-    def __init__(self, registry: Registry, name: str) -> None:
+    def __init__(self, registry: Registry, kind: str, port: int) -> None:
+        """Counters labelled `input=<kind>_<port>`; `bound` corrects a picked port."""
         self.registry = registry
-        self.name = name
+        self.kind = kind
+        self.name = name = f"{kind}_{port}"
         self.points = registry.counter("input_points_received", "points accepted", input=name)
         self.bytes = registry.counter("input_bytes_received", "bytes read", input=name)
         self.connections = registry.counter(
@@ -23,6 +25,13 @@ class InputCounters:
             "input_points_dropped", "points dropped because the engine was behind", input=name
         )
         self._rejected: dict[str, Counter] = {}
+
+    def bound(self, port: int) -> None:
+        """Label the input with the port it bound (it differs when 0 asked for any)."""
+        name = f"{self.kind}_{port}"
+        if name != self.name:
+            self.registry.relabel("input", self.name, name)
+            self.name = name
 
     def reject(self, reason: str, count: int = 1) -> None:
         """Count `count` rejected lines or items for `reason`."""

@@ -126,7 +126,7 @@ class PickleInput:
     ) -> None:
         self.config = config
         self._send = send
-        self._counters = InputCounters(registry, f"pickle_{config.port}")
+        self._counters = InputCounters(registry, "pickle", config.port)
         self._gate = ConnectionGate(config.max_connections, config.idle_timeout, self._counters)
         self._log = RateLimitedLog(log)
         self._buffers: dict[int, bytearray] = {}
@@ -147,6 +147,7 @@ class PickleInput:
             serve = partial(trio.serve_tcp, host=self.config.host)
             listeners = await nursery.start(serve, self._serve_connection, self.config.port)
             port = listeners[0].socket.getsockname()[1]
+            self._counters.bound(port)
             log.info("carbon pickle listening on %s:%d/tcp", self.config.host, port)
             task_status.started(port)
 

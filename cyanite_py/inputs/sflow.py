@@ -69,7 +69,7 @@ class SflowInput:
         self._clock = clock
         self.admission = SourceAdmission(config.max_agents, config.max_sources)
         self._decoder = SflowDecoder(config.prefix, config.rates, self.admission)
-        self._counters = InputCounters(registry, f"sflow_{config.port}")
+        self._counters = InputCounters(registry, "sflow", config.port)
         name = self._counters.name
         self._samples = registry.counter(
             "input_samples_decoded", "sFlow counter samples decoded", input=name

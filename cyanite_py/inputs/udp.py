@@ -52,6 +52,7 @@ async def receive_datagrams(
         counting = _count_drops(sock)
         await sock.bind((host, port))
         bound = sock.getsockname()[1]
+        counters.bound(bound)
         log.info(
             "%s receiving on %s:%d/udp; receive buffer %d bytes (asked %d)%s",
             counters.name,
