@@ -199,6 +199,7 @@ class Engine:
         if not fresh.all():
             self._expired.inc(int(np.count_nonzero(~fresh)))
             slots, starts, times, values = slots[fresh], starts[fresh], times[fresh], values[fresh]
+        self._paths.kept(self._slots.path_id[slots])
         added = self._windows.add(slots, starts, times, values) if len(slots) else []
         return self._handed(added)
 

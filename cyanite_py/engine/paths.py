@@ -15,7 +15,7 @@ import numpy as np
 
 from cyanite_py.counters import Counter, Registry
 from cyanite_py.engine.admission import SeriesAdmission
-from cyanite_py.engine.columns import GrowingColumn, Slots
+from cyanite_py.engine.columns import GrowingColumn, Int32Array, Slots
 from cyanite_py.engine.rules import Rule, match_rule
 from cyanite_py.model import EngineBatch, IntArray, PathTable, PointBatch, Resolution
 from cyanite_py.ratelog import RateLimitedLog
@@ -75,6 +75,7 @@ class PathRegistry:
         self._first_slot = GrowingColumn()
         self._resolution_count = GrowingColumn(np.int32)
         self._rule_index = GrowingColumn(np.int32)
+        self._kept_any = GrowingColumn(np.bool_)
         every_resolution = [r for rule in rules for r in rule.resolutions]
         self._precisions = np.array([r.precision for r in every_resolution], np.int64)
         self._periods = np.array([r.period for r in every_resolution], np.int64)
@@ -86,9 +87,22 @@ class PathRegistry:
         return len(self.table.names)
 
     def take_unannounced(self) -> list[str]:
-        """Paths first seen since the last call, for the store's list of paths."""
+        """Paths with a first point kept since the last call, for the store's list of paths."""
         paths, self._unannounced = self._unannounced, []
         return paths
+
+    def kept(self, path_ids: IntArray | Int32Array) -> None:
+        """Announce the paths among `path_ids` whose first point was just kept: to the index
+        now, to the store with the next batch. A path whose points were all too old for
+        every resolution holds no data, so it is never listed."""
+        first = ~self._kept_any.values[path_ids]
+        if not first.any():
+            return
+        fresh = np.unique(path_ids[first])
+        self._kept_any.values[fresh] = True
+        names = list(map(self.table.names.__getitem__, fresh.tolist()))
+        self._unannounced.extend(names)
+        self._on_new_paths(names)
 
     def ids_of(self, batch: EngineBatch) -> IntArray:
         """The id of each point's path, or -1 where the path was refused a series; a table's
@@ -192,8 +206,7 @@ class PathRegistry:
         self._slots.allocate(
             np.repeat(path_ids, counts), self._precisions[rows], self._periods[rows]
         )
-        self._unannounced.extend(paths)
-        self._on_new_paths(paths)
+        self._kept_any.extend(np.zeros(len(paths), np.bool_))
         self._created.inc(len(paths))
 
     def _match_rules(self, paths: list[str]) -> IntArray:
