@@ -18,6 +18,7 @@ then stops taking batches, its queue fills and the TCP inputs stop reading.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -47,6 +48,8 @@ from cyanite_py.model import (
 )
 
 Emit = Callable[[SnapshotBatch], Awaitable[None]]
+
+log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -146,10 +149,15 @@ class Engine:
         next_checkpoint = trio.current_time() + every
         while True:
             await trio.sleep(self.config.flush_interval)
-            await self._hand_on(self.flush_due())
+            closed = self.flush_due()
+            if len(closed):
+                log.debug("closed %d windows", len(closed))
+            await self._hand_on(closed)
             if every and trio.current_time() >= next_checkpoint:
                 next_checkpoint = trio.current_time() + every
-                await self._hand_on(self.checkpoint())
+                saved = self.checkpoint()
+                log.debug("checkpoint: %d open windows' new points handed on", len(saved))
+                await self._hand_on(saved)
 
     async def _hand_on(self, batch: SnapshotBatch) -> None:
         if len(batch) or batch.new_paths:

@@ -127,7 +127,9 @@ class MemoryIndex:
         self.add(paths)
         self._cursor = cursor
         self._refreshes.inc()
-        self._learned.inc(self.paths() - before)
+        learned = self.paths() - before
+        self._learned.inc(learned)
+        log.debug("refreshed from the store: %d paths read, %d new here", len(paths), learned)
 
     async def _rebuild(self) -> bool:
         try:
