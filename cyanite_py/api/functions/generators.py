@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from cyanite_py.api.attime import parse_time
 from cyanite_py.api.functions.evaluate import Context
 from cyanite_py.api.functions.registry import Function, Param
 from cyanite_py.api.functions.selection import figure
@@ -76,6 +77,32 @@ async def events(ctx: Context, *tags: str) -> SeriesList:
     series = _made(ctx, name, 1, values)
     series.consolidation_func = "sum"
     return [series]
+
+
+async def vertical_line(
+    ctx: Context, ts: object, label: str | None, color: str | None
+) -> SeriesList:
+    """A single 1 at time `ts` (read as `from` is), which a graph draws as a vertical
+    line; the time must fall in the range. Named by `label`, else by `ts` as written
+    (graphite-web leaves it unnamed)."""
+    try:
+        when = parse_time(str(ts), ctx.now, ctx.tz)
+    except ValueError as error:
+        raise InputError(f"verticalLine: {error}") from None
+    if not ctx.start <= when <= ctx.end:
+        side = "before the start" if when < ctx.start else "after the end"
+        raise InputError(f"verticalLine(): timestamp {when} is {side} of the range")
+    name = str(ts) if label is None else label
+    line = RenderSeries(
+        name=name,
+        path_expression=name,
+        start=when,
+        end=when + 1,
+        step=1,
+        values=np.ones(1),
+        x_files_factor=ctx.x_files_factor,
+    )
+    return [line]
 
 
 async def threshold(ctx: Context, value: float, label: str | None, color: str | None) -> SeriesList:
@@ -158,6 +185,17 @@ FUNCTIONS = (
         'How many events carrying the tags (every event for "*") happened in each second.',
         (Param("tags", "string", required=True, multiple=True),),
         events,
+    ),
+    Function(
+        "verticalLine",
+        "Graph",
+        "A vertical line at the time, named by the label if given.",
+        (
+            Param("ts", "date", required=True),
+            Param("label", "string"),
+            Param("color", "string"),
+        ),
+        vertical_line,
     ),
     Function(
         "threshold",
