@@ -46,11 +46,12 @@ INSERT INTO block (path_id, precision, start, period, data) VALUES (?, ?, ?, ?, 
 ON CONFLICT (path_id, precision, start) DO UPDATE SET
     period = excluded.period,
     data = CASE WHEN length(data) + length(excluded.data) > {BLOCK_BYTES}
-        THEN fold_block(data || excluded.data)
+        THEN fold_block(CAST(data || excluded.data AS BLOB))
         ELSE CAST(data || excluded.data AS BLOB) END
 """
 """Appends a block's new records, folding the parts of each window together once the block
-holds more records than windows (checkpoints write a coarse window in many parts)."""
+holds more records than windows (checkpoints write a coarse window in many parts). `||`
+makes text of blobs, so the fold is handed the bytes cast back to a blob."""
 
 EXPIRE = f"""
 DELETE FROM block
