@@ -120,7 +120,8 @@ def test_globs_become_filters_with_names_as_data() -> None:
 
 
 def test_a_literal_path_is_one_term_and_odd_classes_are_checked_after() -> None:
-    assert glob_query(compile_pattern("a.b.c")) == GlobQuery({"term": {"path": "a.b.c"}}, True)
+    literal = [{"term": {"path": "a.b.c"}}, {"term": {"depth": 3}}]
+    assert glob_query(compile_pattern("a.b.c")) == GlobQuery({"bool": {"filter": literal}}, True)
     assert not glob_query(compile_pattern("a.[%]")).exact
     assert not glob_query(compile_pattern("a." + "x" * 300 + "*")).exact
 

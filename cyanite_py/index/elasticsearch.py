@@ -1,9 +1,9 @@
 """The path index in Elasticsearch, shared by every server that points at the same index.
 
 Documents and their ids are described in `elasticsearch_documents`, globs as queries in
-`elasticsearch_query`. A search reads only sort values, never a stored document, and asks
-Elasticsearch to cache its answer until the index changes (`request_cache`), so a
-dashboard's repeated globs cost little.
+`elasticsearch_query`, tag queries in `elasticsearch_tags`. A search reads only sort values
+or aggregations, never a stored document, and asks Elasticsearch to cache its answer until
+the index changes (`request_cache`), so a dashboard's repeated globs cost little.
 
 `add` only queues nodes not written before (a local set of known nodes); `run` writes them
 in the background, `bulk_concurrency` bulk requests at once, each body encoded in a worker
@@ -25,12 +25,22 @@ from elastic_transport import ApiError, HttpxAsyncHttpNode, TransportError
 from elasticsearch import AsyncElasticsearch, BadRequestError, OrjsonSerializer
 
 from cyanite_py.counters import Registry
-from cyanite_py.index.base import IndexUnavailable, Node, PathLoader
+from cyanite_py.index.base import IndexUnavailable, Node, PathLoader, TagValue
 from cyanite_py.index.elasticsearch_config import ElasticsearchIndexConfig
-from cyanite_py.index.elasticsearch_documents import BRANCH, LEAF, MAPPING, Role, bulk_body
+from cyanite_py.index.elasticsearch_documents import (
+    BRANCH,
+    LEAF,
+    MAPPING,
+    TAGGED,
+    Role,
+    bulk_body,
+    is_tagged_path,
+)
 from cyanite_py.index.elasticsearch_query import SORT, glob_query, nodes_from_rows
+from cyanite_py.index.elasticsearch_tags import NAMES, ElasticsearchTags
 from cyanite_py.index.glob import compile_pattern
 from cyanite_py.ratelog import RateLimitedLog
+from cyanite_py.tags import TagFilter, TagQuery
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +72,7 @@ class ElasticsearchIndex:
         self._wake = trio.Event()
         self._progress = trio.Event()
         self._index_ready = False
+        self._tags = ElasticsearchTags(self._search, config.page_size)
         self._log = RateLimitedLog(log)
         self._indexed = registry.counter(
             "index_paths_indexed", "path nodes written to Elasticsearch", index="elasticsearch"
@@ -98,7 +109,8 @@ class ElasticsearchIndex:
                 await self._client.close()
 
     def add(self, paths: Sequence[str]) -> None:
-        """Queue the nodes of `paths` not queued before; never blocks."""
+        """Queue the nodes of `paths` not queued before (a tagged path is one document,
+        outside the tree); never blocks."""
         known = self._known
         pending = self._pending
         before = len(pending)
@@ -107,6 +119,9 @@ class ElasticsearchIndex:
             if flags & LEAF:
                 continue
             known[path] = flags | LEAF
+            if is_tagged_path(path):
+                pending.append((path, TAGGED))
+                continue
             pending.append((path, LEAF))
             end = path.rfind(".")
             while end > 0:
@@ -120,7 +135,7 @@ class ElasticsearchIndex:
         queued = len(pending) - before
         if queued:
             self._queued += queued
-            self._added.inc(sum(1 for _, role in pending[before:] if role == LEAF))
+            self._added.inc(sum(1 for _, role in pending[before:] if role != BRANCH))
             if len(pending) >= self.config.bulk_size:
                 self._wake.set()
 
@@ -135,19 +150,36 @@ class ElasticsearchIndex:
             self._refreshed = max(self._refreshed, target)
 
     async def find(self, pattern: str) -> list[Node]:
-        """Nodes matching `pattern`, sorted; IndexUnavailable while Elasticsearch is away."""
+        """Nodes matching `pattern`, sorted, or the tagged path spelled so; IndexUnavailable
+        while Elasticsearch is away."""
+        if ";" in pattern and await self._holds_tagged(pattern):
+            return [Node(pattern, leaf=True, branch=False)]
         patterns = compile_pattern(pattern)
         glob = glob_query(patterns)
-        try:
-            rows = await self._search_all(glob.query)
-        except (TransportError, ApiError) as error:
-            self._query_errors.inc()
-            self._log.warning("query", "index query failed: %s", error)
-            raise IndexUnavailable(f"elasticsearch: {error}") from error
+        rows = await self._search_all(glob.query)
         check = None if glob.exact else patterns
         if len(rows) <= _OFFLOAD_ROWS:
             return nodes_from_rows(rows, check)
         return await trio.to_thread.run_sync(nodes_from_rows, rows, check)
+
+    async def find_series(self, query: TagQuery, limit: int) -> list[str]:
+        return await self._tags.find_series(query, limit)
+
+    async def list_tags(self, tag_filter: TagFilter | None, limit: int) -> list[str]:
+        return await self._tags.list_tags(tag_filter, limit)
+
+    async def list_values(
+        self, tag: str, value_filter: TagFilter | None, limit: int
+    ) -> list[TagValue]:
+        return await self._tags.list_values(tag, value_filter, limit)
+
+    async def autocomplete_tags(self, query: TagQuery | None, prefix: str, limit: int) -> list[str]:
+        return await self._tags.autocomplete_tags(query, prefix, limit)
+
+    async def autocomplete_values(
+        self, query: TagQuery | None, tag: str, prefix: str, limit: int
+    ) -> list[str]:
+        return await self._tags.autocomplete_values(query, tag, prefix, limit)
 
     def _connect(self) -> AsyncElasticsearch:
         auth = None
@@ -173,27 +205,47 @@ class ElasticsearchIndex:
         """How many of the nodes queued so far are written, counting in queue order."""
         return min(self._in_flight, default=self._taken)
 
+    async def _search(self, body: dict[str, Any], filter_path: str) -> dict[str, Any]:
+        """The answer to one search, cached by Elasticsearch until the index changes."""
+        try:
+            response = await self._es.perform_request(
+                "POST",
+                f"/{self.config.index}/_search",
+                params={"filter_path": filter_path, "request_cache": "true"},
+                headers={"content-type": "application/json", "accept": "application/json"},
+                body=body,
+            )
+        except (TransportError, ApiError) as error:
+            self._query_errors.inc()
+            self._log.warning("query", "index query failed: %s", error)
+            raise IndexUnavailable(f"elasticsearch: {error}") from error
+        answer: dict[str, Any] = response.body
+        return answer
+
     async def _search_all(self, query: dict[str, Any]) -> list[list[Any]]:
         """Every hit's sort values, page by page in path order (`search_after`)."""
+        body: dict[str, Any] = {
+            "query": query,
+            "sort": SORT,
+            "size": self.config.page_size,
+            "stored_fields": "_none_",
+            "track_total_hits": False,
+        }
         rows: list[list[Any]] = []
-        after: list[Any] | None = None
         while True:
-            response = await self._es.search(
-                index=self.config.index,
-                query=query,
-                sort=SORT,
-                size=self.config.page_size,
-                search_after=after,
-                stored_fields="_none_",
-                track_total_hits=False,
-                request_cache=True,
-                filter_path="hits.hits.sort",
-            )
-            hits = response.body.get("hits", {}).get("hits", [])
+            response = await self._search(body, "hits.hits.sort")
+            hits = response.get("hits", {}).get("hits", [])
             rows.extend(hit["sort"] for hit in hits)
             if len(hits) < self.config.page_size:
                 return rows
-            after = rows[-1]
+            body["search_after"] = rows[-1]
+
+    async def _holds_tagged(self, path: str) -> bool:
+        """Whether the tagged path spelled exactly `path` is held."""
+        tagged = [{"term": {"path": path}}, {"exists": {"field": NAMES}}]
+        body = {"query": {"bool": {"filter": tagged}}, "size": 1, "stored_fields": "_none_"}
+        response = await self._search(body | {"track_total_hits": False}, "hits.hits._score")
+        return bool(response.get("hits", {}).get("hits"))
 
     async def _try_ensure_index(self) -> None:
         """Create the index at start when Elasticsearch answers; the writer retries otherwise."""
@@ -203,9 +255,14 @@ class ElasticsearchIndex:
             self._log.warning("ensure", "elasticsearch index not ready yet: %s", error)
 
     async def _ensure_index(self) -> None:
+        """Create the index, or give an existing one the fields it lacks (an index made
+        before tagged paths were kept has no `tags`)."""
         if self._index_ready:
             return
-        if not await self._es.indices.exists(index=self.config.index):
+        if await self._es.indices.exists(index=self.config.index):
+            properties = MAPPING["mappings"]["properties"]
+            await self._es.indices.put_mapping(index=self.config.index, properties=properties)
+        else:
             try:
                 await self._es.indices.create(index=self.config.index, **MAPPING)
                 log.info("created elasticsearch index %s", self.config.index)

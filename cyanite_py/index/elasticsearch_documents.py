@@ -9,6 +9,10 @@ look-up of its id (409, taken as done), and a node two servers know in different
 ends up with both documents. A reader joins a path's documents by OR-ing their flags,
 which also reads an index written one document per node (ids that are paths, flags set by
 upserts) as it stands.
+
+A tagged path (`cpu;dc=eu;host=web01`) is one document of its own, outside the tree: its
+path, `tags` (`"dc=eu"`, and `"name=cpu"` for its name) and `tag_names`, without `depth`,
+so no glob ever reaches it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+from cyanite_py.tags import TagError, is_tagged, parse_tags
 
 MAPPING: dict[str, Any] = {
     "settings": {
@@ -33,22 +39,39 @@ MAPPING: dict[str, Any] = {
             "nodes": {"type": "keyword"},
             "leaf": {"type": "boolean"},
             "branch": {"type": "boolean"},
+            "tags": {"type": "keyword"},
+            "tag_names": {"type": "keyword"},
         },
     },
 }
-"""The index's settings and mapping, applied when the index is missing; also in
-schema/elasticsearch-paths.json for creating it by hand."""
+"""The index's settings and mapping, applied when the index is missing (an existing index
+is given the fields it lacks); also in schema/elasticsearch-paths.json for creating it by
+hand."""
 
 LEAF = 1
 BRANCH = 2
-_ROLES = {LEAF: b"leaf", BRANCH: b"branch"}
+TAGGED = 3
+_ROLES = {LEAF: b"leaf", BRANCH: b"branch", TAGGED: b"tagged"}
 _SOURCES = {
     LEAF: b'{"path":%b,"depth":%d,"nodes":%b,"leaf":true,"branch":false}',
     BRANCH: b'{"path":%b,"depth":%d,"nodes":%b,"leaf":false,"branch":true}',
 }
+_TAGGED_SOURCE = b'{"path":%b,"tags":%b,"tag_names":%b,"leaf":true,"branch":false}'
 
 Role = tuple[str, int]
-"""A node's path and one of its roles, `LEAF` or `BRANCH`."""
+"""A path and its role: `LEAF` or `BRANCH` of the tree, or `TAGGED`."""
+
+
+def is_tagged_path(path: str) -> bool:
+    """Whether `path` is a tagged path Graphite can read (`cpu;dc=eu`); one it cannot read
+    as tagged (`plain;no.tags`) stays a path of the tree."""
+    if not is_tagged(path):
+        return False
+    try:
+        parse_tags(path)
+    except TagError:
+        return False
+    return True
 
 
 def document_id(path: str, role: int) -> str:
@@ -59,7 +82,12 @@ def document_id(path: str, role: int) -> str:
 
 
 def document_source(path: str, role: int) -> bytes:
-    """The JSON of a node's document for `role`."""
+    """The JSON of a node's document for `role`; a TagError for a `TAGGED` path that
+    Graphite cannot read as tagged."""
+    if role == TAGGED:
+        tags = sorted(parse_tags(path).items())
+        pairs = orjson.dumps([f"{tag}={value}" for tag, value in tags])
+        return _TAGGED_SOURCE % (orjson.dumps(path), pairs, orjson.dumps([tag for tag, _ in tags]))
     names = path.split(".")
     tagged = orjson.dumps([f"{position}:{name}" for position, name in enumerate(names)])
     return _SOURCES[role] % (orjson.dumps(path), len(names), tagged)
@@ -68,7 +96,7 @@ def document_source(path: str, role: int) -> bytes:
 @dataclass(frozen=True, slots=True)
 class BulkBody:
     """An ndjson bulk body, the nodes it indexes in the order of its actions, and the nodes
-    left out because they cannot be written as JSON (a path holding a lone surrogate)."""
+    left out because they cannot be written (a path holding a lone surrogate)."""
 
     body: bytes
     nodes: list[Role]
@@ -85,7 +113,7 @@ def bulk_body(nodes: Sequence[Role]) -> BulkBody:
         try:
             action = b'{"create":{"_id":"%s"}}\n' % document_id(path, role).encode()
             source = document_source(path, role)
-        except (UnicodeEncodeError, orjson.JSONEncodeError):
+        except (UnicodeEncodeError, orjson.JSONEncodeError, TagError):
             refused.append(node)
             continue
         lines += (action, source, b"\n")

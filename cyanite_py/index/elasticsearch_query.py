@@ -2,6 +2,7 @@
 
 A glob becomes filters on `depth` and on `nodes` (each name tagged with its position,
 `"2:cpu"`): a term per literal name (or a few alternatives), a regexp per wildcard node.
+Tagged paths have no `depth`, so no glob reaches them.
 Values go into term-level queries as data, never into a query string, so no name needs
 escaping. Hits are read from their sort values alone (`path`, `leaf`, `branch`), so a search
 loads no stored document; a node written as a leaf and as a branch comes back as two hits
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cyanite_py.index.base import Node
+from cyanite_py.index.elasticsearch_documents import is_tagged_path
 from cyanite_py.index.glob import NodePattern, matches
 from cyanite_py.index.lucene import node_regexp
 
@@ -44,10 +46,10 @@ class GlobQuery:
 
 def glob_query(patterns: Sequence[NodePattern]) -> GlobQuery:
     """Filters that every path matching `patterns` passes, and whether only those pass."""
+    filters: list[dict[str, Any]] = [{"term": {"depth": len(patterns)}}]
     if all(pattern.literals is not None and len(pattern.literals) == 1 for pattern in patterns):
         path = ".".join(pattern.prefix for pattern in patterns)
-        return GlobQuery({"term": {"path": path}}, exact=True)
-    filters: list[dict[str, Any]] = [{"term": {"depth": len(patterns)}}]
+        return GlobQuery({"bool": {"filter": [{"term": {"path": path}}, *filters]}}, exact=True)
     exact = True
     for position, pattern in enumerate(patterns):
         if pattern.literals is not None and len(pattern.literals) <= MAX_TERMS:
@@ -71,7 +73,8 @@ def nodes_from_rows(
     rows: Sequence[Sequence[Any]], patterns: Sequence[NodePattern] | None
 ) -> list[Node]:
     """Nodes from hits' sort values (`SORT`) in path order, one per path, its flags joined
-    over its hits; only those `patterns` match when given (an inexact query's hits)."""
+    over its hits; only those `patterns` match when given (an inexact query's hits). A
+    tagged path an older layout kept in the tree is left out, as globs never list one."""
     nodes: list[Node] = []
     previous: str | None = None
     kept = False
@@ -82,7 +85,7 @@ def nodes_from_rows(
                 nodes[-1] = Node(path, last.leaf or leaf == 1, last.branch or branch == 1)
             continue
         previous = path
-        kept = patterns is None or matches(patterns, path)
+        kept = (patterns is None or matches(patterns, path)) and not is_tagged_path(path)
         if kept:
             nodes.append(Node(path, leaf == 1, branch == 1))
     return nodes
