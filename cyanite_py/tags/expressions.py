@@ -14,38 +14,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, cast
 
-import re2
-
+from cyanite_py.linear_regex import Regex, RegexError, compile_linear
 from cyanite_py.tags.names import TagError
 
 OPERATORS = ("=", "!=", "=~", "!=~")
-MAX_PATTERN = 4096
-"""Characters a regular expression may hold, as in the series functions."""
-_MEMORY = 16 * 1024 * 1024
 _EXPRESSION = re.compile(r"([^;!=]+)(!?=~?)([^;]*)")
 
 
-class Regex(Protocol):
-    def match(self, text: str) -> object: ...
-
-
 def compile_anchored(pattern: str) -> Regex:
-    """`pattern` on RE2, matched from the start of a text: graphite-web wraps a pattern
-    not starting with `^` as `^(pattern)`. A TagError says why it cannot be compiled."""
-    if len(pattern) > MAX_PATTERN:
-        raise TagError(f"regular expression longer than {MAX_PATTERN} characters")
-    anchored = pattern if pattern.startswith("^") else f"^({pattern})"
-    options = re2.Options()
-    options.log_errors = False
-    options.max_mem = _MEMORY
+    """`pattern` on RE2, matched from the start of a text as graphite-web matches tag
+    expressions. A TagError says why it cannot be compiled."""
     try:
-        return cast(Regex, re2.compile(anchored, options))
-    except (re2.error, UnicodeEncodeError) as error:
-        reason = error.args[0] if error.args else error
-        shown = reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
-        raise TagError(f"invalid regular expression {pattern[:200]!r}: {shown}") from None
+        return compile_linear(pattern, anchored=True)
+    except RegexError as error:
+        raise TagError(str(error)) from None
 
 
 @dataclass(frozen=True, slots=True)
