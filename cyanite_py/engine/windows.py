@@ -43,7 +43,7 @@ class OpenWindows:
         """Fold `(slot, window start, time, value)` rows in, in the order the points
         arrived; return the windows to hand on."""
         order = np.argsort((slots << 32) | times, kind="stable")
-        slots, starts, times, values = slots[order], starts[order], times[order], values[order]
+        slots, starts, values = slots[order], starts[order], values[order]
         boundary = np.empty(len(slots), dtype=bool)
         boundary[0] = True
         np.not_equal(slots[1:], slots[:-1], out=boundary[1:])
@@ -56,34 +56,36 @@ class OpenWindows:
         g_sum = np.add.reduceat(values, heads)
         g_min = np.minimum.reduceat(values, heads)
         g_max = np.maximum.reduceat(values, heads)
-        g_last, g_last_time = values[tails], times[tails]
-        g_last_offset = (g_last_time - g_start).astype(np.int32)
+        g_last, g_last_time = values[tails], times[order[tails]]
 
         s = self._slots
         open_start = s.start[g_slot]
         is_open = s.count[g_slot] > 0
-        same = (g_start == open_start) & is_open
         later = (g_start > open_start) | ((g_start == open_start) & ~is_open)
         late = g_start < open_start
         if late.any():
             self._late.inc(int(g_count[late].sum()))
+        # Each group goes one way; positions, not masks, pick them out of every column.
+        same = np.flatnonzero((g_start == open_start) & is_open)
+        last_of_slot = np.append(g_slot[1:] != g_slot[:-1], True)
+        opening = np.flatnonzero(later & last_of_slot)
+        through = np.flatnonzero(late | (later & ~last_of_slot))
 
         joining = g_slot[same]
-        s.count[joining] += g_count[same]
-        s.sum[joining] += g_sum[same]
-        s.unsaved_count[joining] += g_count[same]
-        s.unsaved_sum[joining] += g_sum[same]
+        count, total = g_count[same], g_sum[same]
+        s.count[joining] += count
+        s.sum[joining] += total
+        s.unsaved_count[joining] += count
+        s.unsaved_sum[joining] += total
         np.minimum.at(s.min, joining, g_min[same])
         np.maximum.at(s.max, joining, g_max[same])
-        later_last = g_last_offset[same] >= s.last_offset[joining]  # equal: arrived later
-        s.last[joining[later_last]] = g_last[same][later_last]
-        s.last_offset[joining[later_last]] = g_last_offset[same][later_last]
+        offsets = g_last_time[same] - g_start[same]
+        later_last = np.flatnonzero(offsets >= s.last_offset[joining])  # equal: arrived later
+        s.last[joining[later_last]] = g_last[same[later_last]]
+        s.last_offset[joining[later_last]] = offsets[later_last]
 
-        last_of_slot = np.append(g_slot[1:] != g_slot[:-1], True)
-        opening = later & last_of_slot
         replaced = g_slot[opening]
         handed = [self.close(replaced[s.count[replaced] > 0])]
-        through = late | (later & ~last_of_slot)
         handed.append(
             self._batch(
                 g_slot[through],
@@ -103,7 +105,7 @@ class OpenWindows:
         s.min[replaced] = g_min[opening]
         s.max[replaced] = g_max[opening]
         s.last[replaced] = g_last[opening]
-        s.last_offset[replaced] = g_last_offset[opening]
+        s.last_offset[replaced] = g_last_time[opening] - g_start[opening]
         return handed
 
     def due(self, now: int, grace: int) -> IntArray:
