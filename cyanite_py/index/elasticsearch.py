@@ -260,8 +260,7 @@ class ElasticsearchIndex:
         if self._index_ready:
             return
         if await self._es.indices.exists(index=self.config.index):
-            properties = MAPPING["mappings"]["properties"]
-            await self._es.indices.put_mapping(index=self.config.index, properties=properties)
+            await self._add_missing_fields()
         else:
             try:
                 await self._es.indices.create(index=self.config.index, **MAPPING)
@@ -270,6 +269,18 @@ class ElasticsearchIndex:
                 if error.error != "resource_already_exists_exception":
                     raise
         self._index_ready = True
+
+    async def _add_missing_fields(self) -> None:
+        """Put the mapping's fields that the index lacks (only then: it takes a privilege
+        that writing documents does not)."""
+        wanted = MAPPING["mappings"]["properties"]
+        response = await self._es.indices.get_mapping(index=self.config.index)
+        for mapping in response.body.values():
+            held = mapping["mappings"].get("properties", {})
+            if any(field not in held for field in wanted):
+                await self._es.indices.put_mapping(index=self.config.index, properties=wanted)
+                log.info("added the missing fields to elasticsearch index %s", self.config.index)
+                return
 
     async def _refresh(self) -> None:
         await self._es.indices.refresh(index=self.config.index)
@@ -328,7 +339,7 @@ class ElasticsearchIndex:
         encoded = await trio.to_thread.run_sync(bulk_body, bulk)
         for path, _ in encoded.refused:
             self._bulk_errors.inc()
-            self._log.warning("refused", "index refused path %r: not valid UTF-8", path)
+            self._log.warning("refused", "index refused path %r: it cannot be encoded", path)
         bulk[:] = encoded.nodes
         if not bulk:
             return
@@ -347,11 +358,12 @@ class ElasticsearchIndex:
     def _collect_failures(self, bulk: list[Role], items: list[dict[str, Any]]) -> None:
         """Count failed items; retry the retriable ones, drop (and log) the rest."""
         retry: list[Role] = []
+        written = 0
         for node, item in zip(bulk, items, strict=True):
             result = item["create"]
             status = result.get("status", 500)
             if status < 300 or status == _EXISTS:
-                self._indexed.inc()
+                written += 1
                 continue
             self._bulk_errors.inc()
             if status in _RETRIABLE_STATUS:
@@ -359,6 +371,7 @@ class ElasticsearchIndex:
             else:
                 reason = result.get("error", {}).get("type")
                 self._log.warning("rejected", "index rejected path %r: %s", node[0], reason)
+        self._indexed.inc(written)
         bulk[:] = retry
         if retry:
             raise _Retry(f"{len(retry)} nodes of a bulk write failed")
