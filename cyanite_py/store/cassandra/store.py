@@ -30,8 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import trio
-from cassandra import OperationTimedOut, ReadTimeout, WriteTimeout
-from cassandra.cluster import EXEC_PROFILE_DEFAULT
+from cassandra import OperationTimedOut, ReadTimeout
 from cassandra.query import BatchStatement, BatchType
 
 from cyanite_py.counters import Registry
@@ -40,7 +39,6 @@ from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.store.base import StoreUnavailable
 from cyanite_py.store.cassandra import paths as paths_log
 from cyanite_py.store.cassandra.calls import (
-    Calls,
     Handler,
     HostEvents,
     Request,
@@ -48,7 +46,7 @@ from cyanite_py.store.cassandra.calls import (
     ignore,
 )
 from cyanite_py.store.cassandra.config import CassandraStoreConfig, schema_cql, statements
-from cyanite_py.store.cassandra.connection import READ_PROFILE, Connection, connect
+from cyanite_py.store.cassandra.connection import Connection, connect
 from cyanite_py.store.cassandra.encode import block_batch, routing_key
 from cyanite_py.store.cassandra.events import CassandraEvents
 from cyanite_py.store.cassandra.fold import FOLD_GRACE, FOLD_INTERVAL, BlockKey, FoldQueue, fold
@@ -61,6 +59,7 @@ from cyanite_py.store.cassandra.layout import (
     series,
     write_rows,
 )
+from cyanite_py.store.cassandra.sending import Sender
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,6 @@ READ_ATTEMPTS = 2
 """A timed-out read is sent once more, when the driver may ask another replica first."""
 MAX_BATCH_ROWS = 128
 """Rows of one unlogged batch at most: past a few dozen, a larger batch saves little."""
-_OPS = ("write", "read", "schema", "fold")
 
 
 class SchemaOutdated(Exception):
@@ -82,10 +80,10 @@ class CassandraStore:
         self.config = config
         self._registry = registry
         self._conn: Connection | None = None
-        self._in_flight = trio.Semaphore(config.max_in_flight)
         self._log = RateLimitedLog(log)
+        self._sender = Sender(config.max_in_flight, registry, self._log)
         self._stamped: tuple[SnapshotBatch, int] | None = None
-        self.events = CassandraEvents(self._require, self._send)
+        self.events = CassandraEvents(self._require, self._sender.send)
         self._written = registry.counter(
             "store_snapshots_written", "Snapshots persisted by the store", store="cassandra"
         )
@@ -96,10 +94,6 @@ class CassandraStore:
         self._connect_failures = registry.counter(
             "store_cassandra_connect_failures", "Attempts to connect that failed"
         )
-        self._sent = {
-            op: registry.counter("store_cassandra_statements", "Requests sent", op=op)
-            for op in _OPS
-        }
         self._rows = {
             op: registry.counter("store_cassandra_rows", "Block rows written or read", op=op)
             for op in ("write", "read")
@@ -151,7 +145,7 @@ class CassandraStore:
         conn = self._require()
         stamp = self._stamp(batch)
         rows = write_rows(batch, stamp)
-        await self._send(conn, self._write_requests(conn, rows, batch.new_paths), "write")
+        await self._sender.send(conn, self._write_requests(conn, rows, batch.new_paths), "write")
         self._stamped = None  # written: the same batch written again is new data
         self._folds.written(rows, stamp)
         self._rows["write"].inc(len(rows))
@@ -180,7 +174,7 @@ class CassandraStore:
             chunks = (unique[i : i + step] for i in range(0, len(unique), step))
             requests = ((select, (c, precision, parts, first_block, end), keep) for c in chunks)
             try:
-                await self._send(conn, requests, "read")
+                await self._sender.send(conn, requests, "read")
                 break
             except StoreUnavailable as error:
                 timed_out = isinstance(error.__cause__, OperationTimedOut | ReadTimeout)
@@ -196,7 +190,7 @@ class CassandraStore:
         conn = self._require()
         assert conn.select_paths is not None
         paths: list[str] = []
-        await self._send(
+        await self._sender.send(
             conn, [(conn.select_paths, (), lambda rows: paths.extend(r[0] for r in rows))], "read"
         )
         return sorted(paths)
@@ -216,7 +210,7 @@ class CassandraStore:
             found.extend(paths_log.paths_of(rows))
 
         reads = ((select, bounds, keep) for bounds in paths_log.log_reads(cursor, now_ms))
-        await self._send(conn, reads, "read")
+        await self._sender.send(conn, reads, "read")
         return found, paths_log.next_cursor(now_ms)
 
     async def fold_due(self, now: float) -> int:
@@ -237,10 +231,10 @@ class CassandraStore:
         select = conn.select_block
         assert select is not None
         try:
-            await self._send_all(conn, ((select, key, keep(key)) for key, _ in due), "fold")
+            await self._sender.send_all(conn, ((select, key, keep(key)) for key, _ in due), "fold")
             merged = (fold(key, parts.ttl, own, found.get(key, [])) for key, parts in due)
             writes = [self._fold_request(conn, *both) for both in merged if both is not None]
-            await self._send_all(conn, [request for _, request in writes], "fold")
+            await self._sender.send_all(conn, [request for _, request in writes], "fold")
         except Exception as error:
             self._folds.restore(due)
             self._fold_errors.inc()
@@ -361,60 +355,13 @@ class CassandraStore:
         config = self.config
         cql = schema_cql(config.keyspace, config.replication_factor, config.compaction_window)
         for statement in statements(cql):
-            await self._send_all(conn, [(statement, (), ignore)], "schema")
+            await self._sender.send_all(conn, [(statement, (), ignore)], "schema")
         if conn.lacks_last_columns():
             add = LAST_COLUMNS_CQL.format(keyspace=conn.keyspace)
-            await self._send_all(conn, [(add, (), ignore)], "schema")
+            await self._sender.send_all(conn, [(add, (), ignore)], "schema")
             log.info("cassandra store: added the columns of last points to %s.block", conn.keyspace)
 
     async def _shutdown(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             await trio.to_thread.run_sync(conn.cluster.shutdown)
-
-    # Requests
-
-    async def _send(self, conn: Connection, requests: Iterable[Request], op: str) -> None:
-        """Send every request with at most `max_in_flight` awaiting answers (across calls);
-        stop at the first error and raise it as `StoreUnavailable`."""
-        try:
-            await self._send_all(conn, requests, op)
-        except Exception as error:
-            raise self._unavailable(error, op) from error
-
-    async def _send_all(self, conn: Connection, requests: Iterable[Request], op: str) -> None:
-        slots = self._in_flight
-        calls = Calls(slots)
-        profile = READ_PROFILE if op == "read" else EXEC_PROFILE_DEFAULT
-        execute = conn.session.execute_async
-        sent = self._sent[op]
-        for statement, values, handle in requests:
-            try:
-                slots.acquire_nowait()
-            except trio.WouldBlock:
-                await slots.acquire()
-            if calls.error is not None:
-                slots.release()
-                break
-            try:
-                future = execute(statement, values, execution_profile=profile)
-            except BaseException:
-                slots.release()
-                raise
-            sent.inc()
-            calls.track(future, handle)
-        await calls.wait()
-        if calls.error is not None:
-            raise calls.error
-
-    def _unavailable(self, error: Exception, op: str) -> StoreUnavailable:
-        kind = type(error).__name__
-        if isinstance(error, OperationTimedOut | ReadTimeout | WriteTimeout):
-            timeouts = self._registry.counter(
-                "store_cassandra_timeouts", "Requests that timed out", op=op
-            )
-            timeouts.inc()
-        name = "store_cassandra_read_errors" if op == "read" else "store_cassandra_write_errors"
-        self._registry.counter(name, f"Failed Cassandra {op} requests", error=kind).inc()
-        self._log.warning(f"{op}:{kind}", "cassandra %s failed: %s: %s", op, kind, error)
-        return StoreUnavailable(f"cassandra {op} failed: {kind}: {error}")
