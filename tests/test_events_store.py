@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,12 +23,10 @@ async def _started(nursery: trio.Nursery, store: StoreWithEvents) -> EventStore:
     return store.events
 
 
-@pytest.fixture(
-    params=["memory", "sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)]
-)
+@pytest.fixture(params=["memory", "sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)])
 async def events(
     request: pytest.FixtureRequest, nursery: trio.Nursery, tmp_path: Path
-) -> AsyncIterator[EventStore]:
+) -> EventStore:
     """A running, empty store's events, of each kind in turn."""
     store: StoreWithEvents
     if request.param == "memory":
@@ -43,7 +40,7 @@ async def events(
         hosts = request.getfixturevalue("cassandra_hosts")
         keyspace = request.getfixturevalue("cassandra_keyspace")
         store = CassandraStore(store_config(hosts, keyspace), Registry())
-    yield await _started(nursery, store)
+    return await _started(nursery, store)
 
 
 def new(when: float, what: str = "deploy", *tags: str, data: str = "") -> NewEvent:
