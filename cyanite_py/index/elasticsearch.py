@@ -38,7 +38,7 @@ from cyanite_py.index.elasticsearch_documents import (
 )
 from cyanite_py.index.elasticsearch_query import SORT, glob_query, nodes_from_rows
 from cyanite_py.index.elasticsearch_tags import NAMES, ElasticsearchTags
-from cyanite_py.index.glob import compile_pattern
+from cyanite_py.index.glob import TooManyMatches, compile_pattern
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.tags import TagFilter, TagQuery
 
@@ -74,6 +74,9 @@ class ElasticsearchIndex:
         self._index_ready = False
         self._tags = ElasticsearchTags(self._search, config.page_size)
         self._log = RateLimitedLog(log)
+        self._refused = registry.counter(
+            "index_finds_refused", "globs refused for matching more than index.max_matches"
+        )
         self._indexed = registry.counter(
             "index_paths_indexed", "path nodes written to Elasticsearch", index="elasticsearch"
         )
@@ -156,7 +159,7 @@ class ElasticsearchIndex:
             return [Node(pattern, leaf=True, branch=False)]
         patterns = compile_pattern(pattern)
         glob = glob_query(patterns)
-        rows = await self._search_all(glob.query)
+        rows = await self._search_all(glob.query, pattern)
         check = None if glob.exact else patterns
         if len(rows) <= _OFFLOAD_ROWS:
             return nodes_from_rows(rows, check)
@@ -222,8 +225,9 @@ class ElasticsearchIndex:
         answer: dict[str, Any] = response.body
         return answer
 
-    async def _search_all(self, query: dict[str, Any]) -> list[list[Any]]:
-        """Every hit's sort values, page by page in path order (`search_after`)."""
+    async def _search_all(self, query: dict[str, Any], pattern: str) -> list[list[Any]]:
+        """Every hit's sort values, page by page in path order (`search_after`); more than
+        `max_matches` of them is TooManyMatches, before they are all read."""
         body: dict[str, Any] = {
             "query": query,
             "sort": SORT,
@@ -236,6 +240,12 @@ class ElasticsearchIndex:
             response = await self._search(body, "hits.hits.sort")
             hits = response.get("hits", {}).get("hits", [])
             rows.extend(hit["sort"] for hit in hits)
+            if len(rows) > self.config.max_matches:
+                self._refused.inc()
+                raise TooManyMatches(
+                    f"{pattern[:200]!r} matches more than {self.config.max_matches} nodes "
+                    "(index.max_matches); narrow the glob"
+                )
             if len(hits) < self.config.page_size:
                 return rows
             body["search_after"] = rows[-1]

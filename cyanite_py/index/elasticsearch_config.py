@@ -18,7 +18,7 @@ class ElasticsearchIndexConfig:
     nodes are written at least every `flush_interval` seconds; failed writes are retried
     after `retry_min` seconds, doubling up to `retry_max`; each request gives up after
     `request_timeout` seconds; `page_size` hits per search request (results page past it
-    with `search_after`).
+    with `search_after`); a glob matching more than `max_matches` nodes is refused.
     """
 
     type: Literal["elasticsearch"] = "elasticsearch"
@@ -33,3 +33,4 @@ class ElasticsearchIndexConfig:
     retry_min: float = 0.1
     retry_max: float = 10.0
     page_size: int = 10000
+    max_matches: int = Field(default=200_000, ge=1)

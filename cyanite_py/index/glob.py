@@ -36,6 +36,10 @@ class GlobError(ValueError):
     """A glob that cannot be matched as written (too large for the matcher)."""
 
 
+class TooManyMatches(GlobError):
+    """A glob matched more nodes than the index's `max_matches`: the API answers 400."""
+
+
 class Matcher(Protocol):
     def fullmatch(self, text: str) -> object: ...
 

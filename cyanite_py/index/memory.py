@@ -22,7 +22,7 @@ from pydantic import Field
 
 from cyanite_py.counters import Registry
 from cyanite_py.index.base import Node, PathLoader, PathsSince, TagValue
-from cyanite_py.index.glob import GlobError, compile_pattern, has_wildcard
+from cyanite_py.index.glob import TooManyMatches, compile_pattern, has_wildcard
 from cyanite_py.index.memory_tags import TagTable
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import Duration, settings
@@ -40,10 +40,6 @@ class MemoryIndexConfig:
     refresh_interval: Duration = Field(default=10, ge=0)
     """Seconds between reads of the paths written to the store since the last one (by
     any server); 0 reads them only at start-up."""
-
-
-class TooManyMatches(GlobError):
-    """A glob matched more nodes than `index.max_matches`: the API answers 400."""
 
 
 class _TreeNode:
