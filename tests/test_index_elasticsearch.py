@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def index_config(url: str, name: str, **overrides: Any) -> ElasticsearchIndexConfig:
-    """Quick writes and retries, for tests."""
+    """Quick writes and retries, for tests; room for the contract's 250,000-node glob."""
     settings: dict[str, Any] = {
+        "max_matches": 300_000,
         "flush_interval": 0.05,
         "retry_min": 0.05,
         "retry_max": 0.5,

@@ -50,7 +50,7 @@ def series_query(query: TagQuery) -> SeriesQuery:
         if expression.regex is not None:
             exact = False
             if not expression.matches_empty:
-                prefix = regex_prefix(value)
+                prefix = regex_prefix(value) if expression.operator == "=~" else ""
                 filters.append(
                     {"prefix": {TAGS: f"{tag}={prefix}"}} if prefix else {"term": {NAMES: tag}}
                 )
