@@ -9,13 +9,19 @@ a walk that matches more than `max_matches` nodes at any level stops with `TooMa
 
 Tagged paths (`name;tag=value`) stay out of the tree, as globs never list them: they go
 to a `TagTable`, which answers the tag queries in a worker thread, as broad globs are.
+
+Most nodes are leaves without children, so such a node has no object of its own: it is
+`LEAF` in its parent's dictionary, under a name shared (interned) with every other node
+of that name (`cpu`, `metric42` under each host). It costs one dictionary entry, and the
+dictionaries that hold only leaves are not tracked by the garbage collector.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Final, Literal, TypeAlias
 
 import trio
 from pydantic import Field
@@ -42,14 +48,21 @@ class MemoryIndexConfig:
     any server); 0 reads them only at start-up."""
 
 
-class _TreeNode:
-    """A path node; `children` is None for a node that has none, to keep leaves small."""
+LEAF: Final = True
+"""A leaf without children, as its parent's dictionary holds it."""
+
+
+class _Branch:
+    """A node with children; `leaf` if it is a path as well."""
 
     __slots__ = ("children", "leaf")
 
-    def __init__(self) -> None:
-        self.children: dict[str, _TreeNode] | None = None
-        self.leaf = False
+    def __init__(self, leaf: bool) -> None:
+        self.children: dict[str, _Child] = {}
+        self.leaf = leaf
+
+
+_Child: TypeAlias = "_Branch | Literal[True]"
 
 
 class MemoryIndex:
@@ -63,7 +76,7 @@ class MemoryIndex:
         paths_since: PathsSince | None = None,
     ) -> None:
         self.config = config
-        self._root = _TreeNode()
+        self._root = _Branch(leaf=False)
         self._tags = TagTable()
         self._load_paths = load_paths
         self._paths_since = paths_since
@@ -144,27 +157,43 @@ class MemoryIndex:
         return True
 
     def add(self, paths: Sequence[str]) -> None:
-        root = self._root
+        """Add each path and the branches above it. Paths that share a parent one after
+        the other (as a store and the engine list them) walk the tree once."""
         tags = self._tags
         tagged = len(tags)
         added = 0
+        parent: str | None = None
+        children = self._root.children
         for path in paths:
             if is_tagged(path) and tags.take(path):
                 continue
-            node = root
-            for name in path.split("."):
-                children = node.children
-                if children is None:
-                    children = node.children = {}
-                child = children.get(name)
-                if child is None:
-                    child = children[name] = _TreeNode()
-                node = child
-            if not node.leaf:
-                node.leaf = True
+            above, dot, name = path.rpartition(".")
+            if above != parent or not dot:
+                parent = above if dot else None
+                children = self._children_of(above) if dot else self._root.children
+            child = children.get(name)
+            if child is None:
+                children[sys.intern(name)] = LEAF
+                added += 1
+            elif child is not LEAF and not child.leaf:
+                child.leaf = True
                 added += 1
         self._leaves += added
         self._added.inc(added + len(tags) - tagged)
+
+    def _children_of(self, path: str) -> dict[str, _Child]:
+        """The children of the branch `path`, making it and the branches above it. A leaf
+        on the way becomes a branch; a finding thread sees it whole, before or after."""
+        children = self._root.children
+        for name in path.split("."):
+            child = children.get(name)
+            if child is None or child is LEAF:
+                branch = _Branch(leaf=child is LEAF)
+                children[sys.intern(name)] = branch
+            else:
+                branch = child
+            children = branch.children
+        return children
 
     async def flush(self) -> None:
         """Nothing is queued: `add` is immediate."""
@@ -186,13 +215,13 @@ class MemoryIndex:
         (one C-level step under the GIL) before they are iterated.
         """
         limit = self.config.max_matches
-        frontier: list[tuple[str, _TreeNode]] = [("", self._root)]
+        frontier: list[tuple[str, _Child]] = [("", self._root)]
         for node_pattern in compile_pattern(pattern):
-            following: list[tuple[str, _TreeNode]] = []
+            following: list[tuple[str, _Child]] = []
             for prefix, node in frontier:
-                children = node.children
-                if not children:
+                if node is LEAF:
                     continue
+                children = node.children
                 if node_pattern.literals is not None:
                     for name in node_pattern.literals:
                         child = children.get(name)
@@ -213,7 +242,7 @@ class MemoryIndex:
             frontier = [(path + ".", node) for path, node in following]
             if not frontier:
                 return []
-        return [Node(path[:-1], node.leaf, bool(node.children)) for path, node in frontier]
+        return [_node(path[:-1], child) for path, child in frontier]
 
     async def find_series(self, query: TagQuery, limit: int) -> list[str]:
         tags = self._tags
@@ -246,3 +275,9 @@ class MemoryIndex:
         return await trio.to_thread.run_sync(
             tags.autocomplete_values, query, tag, prefix, limit, abandon_on_cancel=True
         )
+
+
+def _node(path: str, child: _Child) -> Node:
+    if child is LEAF:
+        return Node(path, leaf=True, branch=False)
+    return Node(path, child.leaf, branch=bool(child.children))
