@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from cyanite_py.carbon.frames import RESULT_HEADER, ResultHeader
 from cyanite_py.carbon.lines import parse_chunk
+from cyanite_py.carbon.numbering import Numbering
 from cyanite_py.carbon.plain import MIN_CHUNK_BYTES, PlainColumns, read_plain
-from cyanite_py.carbon.worker import Numbering, parse_frame
+from cyanite_py.carbon.worker import parse_frame
 from cyanite_py.model import PointBatch
 
 MAX_LINE = 200

@@ -22,24 +22,8 @@ import numpy as np
 
 from cyanite_py.carbon.frames import CHUNK_HEADER, result_frame
 from cyanite_py.carbon.lines import parse_chunk
+from cyanite_py.carbon.numbering import Numbering
 from cyanite_py.carbon.plain import read_plain
-
-
-class Numbering:
-    """Keys for paths in the order the worker first sees them."""
-
-    def __init__(self) -> None:
-        self._keys: dict[str, int] = {}
-
-    def keys(self, paths: list[str]) -> tuple[list[int], list[str]]:
-        """Each path's key, and the paths numbered by this call, in key order."""
-        known = self._keys
-        try:
-            return list(map(known.__getitem__, paths)), []
-        except KeyError:
-            new = [path for path in dict.fromkeys(paths) if path not in known]
-            known.update(zip(new, range(len(known), len(known) + len(new)), strict=True))
-            return list(map(known.__getitem__, paths)), new
 
 
 def parse_frame(chunk: bytes, numbering: Numbering, max_line_length: int) -> bytes:
@@ -48,7 +32,7 @@ def parse_frame(chunk: bytes, numbering: Numbering, max_line_length: int) -> byt
     plain = read_plain(chunk, max_line_length)
     if plain is not None:
         distinct_keys, new = numbering.keys(plain.paths)
-        keys = np.asarray(distinct_keys, dtype="<u4")[plain.path_index]
+        keys = distinct_keys.astype("<u4")[plain.path_index]
         times, values = plain.times, plain.values
     else:
 
@@ -57,7 +41,7 @@ def parse_frame(chunk: bytes, numbering: Numbering, max_line_length: int) -> byt
 
         batch = parse_chunk(chunk, int(time.time()), max_line_length, reject)
         point_keys, new = numbering.keys(batch.paths)
-        keys = np.asarray(point_keys, dtype="<u4")
+        keys = point_keys.astype("<u4")
         times, values = np.asarray(batch.times), np.asarray(batch.values, dtype=np.float64)
     return result_frame(
         np.asarray(times, dtype=np.int64), np.asarray(values, dtype=np.float64), keys, new, rejected
