@@ -7,7 +7,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cyanite_py.keytable import EMPTY, FEW, KeyTable
+from cyanite_py.keytable import EMPTY, FEW, KeyTable, NameIndex
+
+
+class Colliding(str):
+    """A name whose hash is the same as every other's, as two names' hashes may be."""
+
+    def __hash__(self) -> int:
+        return 42
 
 
 def table_of(hashes: list[int]) -> KeyTable:
@@ -57,3 +64,26 @@ def test_agrees_with_a_list_of_hashes(hashes: list[int]) -> None:
     found = table.first_keys(np.array(lookups, np.int64)).tolist()
     for value, key in zip(lookups, found, strict=True):
         assert hashes[key] == value if value in hashes else key == EMPTY
+
+
+def test_names_are_found_at_their_positions_even_where_hashes_agree() -> None:
+    names: list[str] = [Colliding(f"same.{i}") for i in range(100)]
+    names += [f"host{i}.cpu" for i in range(20_000)]
+    held: list[str] = []
+    index = NameIndex(held)
+    index.extend(names[:70])
+    index.extend(names[70:])
+    assert held == names
+    assert index.positions(names).tolist() == list(range(len(names)))
+    assert index.positions(names[::-1][:FEW]).tolist() == list(range(len(names)))[::-1][:FEW]
+    asked = [Colliding("same.100"), "host20000.cpu", "same.7", Colliding("same.7")]
+    assert index.positions(asked).tolist() == [EMPTY, EMPTY, EMPTY, 7]
+    assert index.position(Colliding("same.99")) == 99
+    assert index.position("host5.cpu") == 105
+    assert index.position("nothing") == EMPTY
+
+
+def test_a_name_index_over_names_held_already() -> None:
+    index = NameIndex(["a", "b"])
+    index.extend(["c"])
+    assert index.positions(["c", "a", "d", "b"]).tolist() == [2, 0, EMPTY, 1]

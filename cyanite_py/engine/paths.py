@@ -2,7 +2,9 @@
 
 Points from a parse worker name their paths by the worker's keys: the registry keeps,
 per worker table, an array from those keys to its own ids, so a batch is translated with
-one numpy index and a name is looked up only the first time a table shows it.
+one numpy index and a name is looked up only the first time a table shows it. Names are
+found by a `NameIndex` over the table's names (about 20 bytes a path, where a dict took
+60), and the other spellings of a name (`a..b`) in a dict of their own.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Callable, Sequence
+from itertools import repeat
 
 import numpy as np
 
@@ -17,14 +20,15 @@ from cyanite_py.counters import Counter, Registry
 from cyanite_py.engine.admission import SeriesAdmission
 from cyanite_py.engine.columns import GrowingColumn, Int32Array, Slots
 from cyanite_py.engine.rules import Rule, match_rule
+from cyanite_py.keytable import EMPTY, NameIndex
 from cyanite_py.model import EngineBatch, IntArray, PathTable, PointBatch, Resolution
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.tags import TagError, is_tagged, normalise
 
 log = logging.getLogger(__name__)
 
-REFUSED = -1
-"""The id of a path refused a series for now (see `SeriesAdmission`)."""
+REFUSED = EMPTY
+"""The id of a path refused a series for now (see `SeriesAdmission`), or not seen yet."""
 NO_NODES = -2
 """The id of a path with no nodes at all (`.`, `..`): nothing Graphite could query."""
 BAD_TAGS = -3
@@ -68,7 +72,9 @@ class PathRegistry:
         self._slots = slots
         self._on_new_paths = on_new_paths
         self._created = created
-        self._ids: dict[str, int] = {}
+        self._ids = NameIndex(self.table.names)
+        self._respellings: dict[str, int] = {}
+        """The id of each other spelling seen of a path (or NO_NODES for one without)."""
         self._table_ids: weakref.WeakKeyDictionary[PathTable, GrowingColumn] = (
             weakref.WeakKeyDictionary()
         )
@@ -138,13 +144,13 @@ class PathRegistry:
 
     def rule_for(self, path: str) -> Rule:
         """The rule of `path`: the one it was given when first seen, else the one it matches."""
-        path_id = self._ids.get(path, NO_NODES)
+        path_id = self._id_of(path)
         rule = match_rule(self._rules, path) if path_id < 0 else self._rule_of(path_id)
         return self._rules[rule]
 
     def slot(self, path: str, resolution: Resolution) -> int | None:
         """The slot of `path` at `resolution`, if the engine has seen the path."""
-        path_id = self._ids.get(path, NO_NODES)
+        path_id = self._id_of(path)
         if path_id < 0:
             return None
         resolutions = self._rules[self._rule_of(path_id)].resolutions
@@ -155,14 +161,33 @@ class PathRegistry:
     def _rule_of(self, path_id: int) -> int:
         return int(self._rule_index.values[path_id])
 
+    def _id_of(self, path: str) -> int:
+        """The id of `path` in any spelling seen, or NO_NODES if it has none."""
+        path_id = self._ids.position(path)
+        return path_id if path_id != EMPTY else self._respellings.get(path, NO_NODES)
+
     def _ids_of_names(self, paths: list[str]) -> IntArray:
-        ids = list(map(self._ids.get, paths))
-        if None in ids:
-            unknown = (path for path, found in zip(paths, ids, strict=True) if found is None)
-            refused = self._take(list(dict.fromkeys(unknown)))
-            known = self._ids
-            ids = [known.get(path, refused.get(path, REFUSED)) for path in paths]
-        return np.asarray(ids, dtype=np.int64)
+        ids = self._known_ids(paths)
+        unknown = np.flatnonzero(ids == REFUSED)
+        if len(unknown):
+            names = list(map(paths.__getitem__, unknown.tolist()))
+            refused = self._take(list(dict.fromkeys(names)))
+            ids[unknown] = self._known_ids(names)
+            if refused:
+                ids[unknown] = [
+                    refused.get(path, i)
+                    for path, i in zip(names, ids[unknown].tolist(), strict=True)
+                ]
+        return ids
+
+    def _known_ids(self, paths: list[str]) -> IntArray:
+        """Each path's id, in any spelling seen, else REFUSED."""
+        ids = self._ids.positions(paths)
+        if self._respellings:
+            others = np.flatnonzero(ids == EMPTY)
+            names = map(paths.__getitem__, others.tolist())
+            ids[others] = list(map(self._respellings.get, names, repeat(REFUSED)))
+        return ids
 
     def _take(self, unknown: list[str]) -> dict[str, int]:
         """Register new paths under the spelling Graphite can query: another spelling of a
@@ -177,16 +202,16 @@ class PathRegistry:
             except TagError as error:
                 refused[raw] = BAD_TAGS
                 self._log.warning("bad_tags", "refused the points of %.200r: %s", raw, error)
-        fresh = list(dict.fromkeys(path for path in spelled.values() if path not in self._ids))
-        fresh = [path for path in fresh if path]
+        named = [path for path in dict.fromkeys(spelled.values()) if path]
+        held = self._ids.positions(named).tolist()
+        fresh = [path for path, i in zip(named, held, strict=True) if i == EMPTY]
         self._register(fresh[: self._admission.admit(len(fresh), len(self))])
         for raw, path in spelled.items():
             if raw != path:
                 self._respelled.inc()
-                if not path:
-                    self._ids[raw] = NO_NODES
-                elif path in self._ids:
-                    self._ids[raw] = self._ids[path]
+                path_id = self._ids.position(path) if path else NO_NODES
+                if path_id != EMPTY:
+                    self._respellings[raw] = path_id
         return refused
 
     def _register(self, paths: list[str]) -> None:
@@ -195,8 +220,6 @@ class PathRegistry:
         path_ids = np.arange(first_id, first_id + len(paths))
         rules = self._match_rules(paths)
         counts = self._counts[rules]
-        self._ids.update(zip(paths, path_ids.tolist(), strict=True))
-        self.table.names.extend(paths)
         self._rule_index.extend(rules)
         self._resolution_count.extend(counts)
         first_slots = len(self._slots) + np.cumsum(counts) - counts
@@ -207,6 +230,7 @@ class PathRegistry:
             np.repeat(path_ids, counts), self._precisions[rows], self._periods[rows]
         )
         self._kept_any.extend(np.zeros(len(paths), np.bool_))
+        self._ids.extend(paths)  # last: a reading thread finds a path once its columns are
         self._created.inc(len(paths))
 
     def _match_rules(self, paths: list[str]) -> IntArray:
