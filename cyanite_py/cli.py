@@ -20,6 +20,7 @@ from pathlib import Path
 import trio
 
 from cyanite_py import __version__
+from cyanite_py.allocator import return_large_blocks
 from cyanite_py.config import Config, ConfigError, load_config, require_extras
 from cyanite_py.migrate.commands import import_whisper, rules_from
 from cyanite_py.runtime import tune_for_latency
@@ -103,6 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
     # every full collection, and out of the one at exit, which otherwise walks them all.
     gc.freeze()
     tune_for_latency()
+    return_large_blocks()
     return _run(partial(_serve_until_signalled, config))
 
 

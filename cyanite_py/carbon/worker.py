@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from cyanite_py.allocator import return_large_blocks
 from cyanite_py.carbon.frames import CHUNK_HEADER, result_frame
 from cyanite_py.carbon.lines import parse_chunk
 from cyanite_py.carbon.numbering import Numbering
@@ -66,6 +67,7 @@ def main() -> None:
     this exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return_large_blocks()
     serve(sys.stdin.buffer, sys.stdout.buffer, int(sys.argv[1]))
     sys.stdout.flush()
     os._exit(0)
