@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from operator import itemgetter
 from typing import Final, Literal, TypeAlias
 
 import trio
@@ -28,7 +29,7 @@ from pydantic import Field
 
 from cyanite_py.counters import Registry
 from cyanite_py.index.base import Node, PathLoader, PathsSince, TagValue
-from cyanite_py.index.glob import TooManyMatches, compile_pattern, has_wildcard
+from cyanite_py.index.glob import NodePattern, TooManyMatches, compile_pattern, has_wildcard
 from cyanite_py.index.memory_tags import TagTable
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import Duration, settings
@@ -202,17 +203,15 @@ class MemoryIndex:
         if ";" in pattern and pattern in self._tags:
             return [Node(pattern, leaf=True, branch=False)]
         if not has_wildcard(pattern):
-            return sorted(self.find_now(pattern))
-        return await trio.to_thread.run_sync(self._find_sorted, pattern, abandon_on_cancel=True)
+            return self.find_now(pattern)
+        return await trio.to_thread.run_sync(self.find_now, pattern, abandon_on_cancel=True)
 
-    def _find_sorted(self, pattern: str) -> list[Node]:
-        return sorted(self.find_now(pattern))
+    def find_now(self, pattern: str) -> list[Node]:
+        """The matching nodes sorted by path, computed synchronously. Sorting the distinct
+        paths as strings orders the nodes as sorting them would, at C speed.
 
-    def find_now(self, pattern: str) -> Iterable[Node]:
-        """The matching nodes, unsorted, computed synchronously.
-
-        Safe in a worker thread while `add` runs on the event loop: children are copied
-        (one C-level step under the GIL) before they are iterated.
+        Safe in a worker thread while `add` runs on the event loop: names are copied
+        (one C-level step under the GIL) before they are matched, and no node is removed.
         """
         limit = self.config.max_matches
         frontier: list[tuple[str, _Child]] = [("", self._root)]
@@ -222,17 +221,9 @@ class MemoryIndex:
                 if node is LEAF:
                     continue
                 children = node.children
-                if node_pattern.literals is not None:
-                    for name in node_pattern.literals:
-                        child = children.get(name)
-                        if child is not None:
-                            following.append((prefix + name, child))
-                else:
-                    following.extend(
-                        (prefix + name, child)
-                        for name, child in list(children.items())
-                        if node_pattern.matches(name)
-                    )
+                following.extend(
+                    (prefix + name, children[name]) for name in _matching(node_pattern, children)
+                )
                 if len(following) > limit:
                     self._refused.inc()
                     raise TooManyMatches(
@@ -242,7 +233,9 @@ class MemoryIndex:
             frontier = [(path + ".", node) for path, node in following]
             if not frontier:
                 return []
-        return [_node(path[:-1], child) for path, child in frontier]
+        found = [(path[:-1], child) for path, child in frontier]
+        found.sort(key=itemgetter(0))
+        return [_node(path, child) for path, child in found]
 
     async def find_series(self, query: TagQuery, limit: int) -> list[str]:
         tags = self._tags
@@ -275,6 +268,20 @@ class MemoryIndex:
         return await trio.to_thread.run_sync(
             tags.autocomplete_values, query, tag, prefix, limit, abandon_on_cancel=True
         )
+
+
+def _matching(node_pattern: NodePattern, children: dict[str, _Child]) -> list[str]:
+    """The names among `children` that a glob node matches: a regex runs over a copy of
+    the names inside `filter`, with no Python step per name."""
+    if node_pattern.literals is not None:
+        return [name for name in node_pattern.literals if name in children]
+    names = list(children)
+    if node_pattern.regex is None:
+        return names
+    try:
+        return list(filter(node_pattern.regex.fullmatch, names))
+    except UnicodeEncodeError:  # a lone surrogate, which RE2 cannot encode
+        return [name for name in names if node_pattern.matches(name)]
 
 
 def _node(path: str, child: _Child) -> Node:
