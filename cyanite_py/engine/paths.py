@@ -78,7 +78,7 @@ class PathRegistry:
         self._table_ids: weakref.WeakKeyDictionary[PathTable, GrowingColumn] = (
             weakref.WeakKeyDictionary()
         )
-        self._first_slot = GrowingColumn()
+        self._first_slot = GrowingColumn(np.int32)  # int32: 4 bytes a path less
         self._resolution_count = GrowingColumn(np.int32)
         self._rule_index = GrowingColumn(np.int32)
         self._kept_any = GrowingColumn(np.bool_)
@@ -118,7 +118,7 @@ class PathRegistry:
         table = batch.table
         known = self._table_ids.get(table)
         if known is None:
-            known = self._table_ids[table] = GrowingColumn()
+            known = self._table_ids[table] = GrowingColumn(np.int32)
         if len(known) < len(table.names):
             known.extend(self._ids_of_names(table.names[len(known) :]))
         ids = known.values[batch.keys]
@@ -127,7 +127,7 @@ class PathRegistry:
             retried = self._ids_of_names([table.names[key] for key in refused.tolist()])
             known.values[refused] = retried
             ids = known.values[batch.keys]
-        return ids
+        return ids.astype(np.int64)
 
     def refused(self, ids: IntArray) -> None:
         """Count the points dropped because their paths (ids below 0) were refused."""
@@ -140,7 +140,7 @@ class PathRegistry:
 
     def slots_of(self, ids: IntArray) -> tuple[IntArray, IntArray]:
         """Each path's first slot and how many slots (resolutions) it has."""
-        return self._first_slot.values[ids], self._resolution_count.values[ids]
+        return self._first_slot.values[ids].astype(np.int64), self._resolution_count.values[ids]
 
     def rule_for(self, path: str) -> Rule:
         """The rule of `path`: the one it was given when first seen, else the one it matches."""
