@@ -10,19 +10,16 @@ a walk that matches more than `max_matches` nodes at any level stops with `TooMa
 Tagged paths (`name;tag=value`) stay out of the tree, as globs never list them: they go
 to a `TagTable`, which answers the tag queries in a worker thread, as broad globs are.
 
-Most nodes are leaves without children, so such a node has no object of its own: it is
-`LEAF` in its parent's dictionary, under a name shared (interned) with every other node
-of that name (`cpu`, `metric42` under each host). It costs one dictionary entry, and the
-dictionaries that hold only leaves are not tracked by the garbage collector.
+The tree (`memory_tree`) costs about a dozen bytes a leaf: no object of its own, a name
+shared with every other node so named, in a sorted tuple of its parent's.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Sequence
 from operator import itemgetter
-from typing import Final, Literal, TypeAlias
+from typing import Literal
 
 import trio
 from pydantic import Field
@@ -31,6 +28,7 @@ from cyanite_py.counters import Registry
 from cyanite_py.index.base import Node, PathLoader, PathsSince, TagValue
 from cyanite_py.index.glob import NodePattern, TooManyMatches, compile_pattern, has_wildcard
 from cyanite_py.index.memory_tags import TagTable
+from cyanite_py.index.memory_tree import LEAF, Branch, Child
 from cyanite_py.ratelog import RateLimitedLog
 from cyanite_py.settings import Duration, settings
 from cyanite_py.store.base import StoreUnavailable
@@ -49,23 +47,6 @@ class MemoryIndexConfig:
     any server); 0 reads them only at start-up."""
 
 
-LEAF: Final = True
-"""A leaf without children, as its parent's dictionary holds it."""
-
-
-class _Branch:
-    """A node with children; `leaf` if it is a path as well."""
-
-    __slots__ = ("children", "leaf")
-
-    def __init__(self, leaf: bool) -> None:
-        self.children: dict[str, _Child] = {}
-        self.leaf = leaf
-
-
-_Child: TypeAlias = "_Branch | Literal[True]"
-
-
 class MemoryIndex:
     """Paths in a prefix tree, answering globs without scanning."""
 
@@ -77,7 +58,7 @@ class MemoryIndex:
         paths_since: PathsSince | None = None,
     ) -> None:
         self.config = config
-        self._root = _Branch(leaf=False)
+        self._root = Branch(leaf=False)
         self._tags = TagTable()
         self._load_paths = load_paths
         self._paths_since = paths_since
@@ -159,43 +140,36 @@ class MemoryIndex:
 
     def add(self, paths: Sequence[str]) -> None:
         """Add each path and the branches above it. Paths that share a parent one after
-        the other (as a store and the engine list them) walk the tree once."""
+        the other (as a store and the engine list them) walk the tree once, and their
+        names are added together."""
         tags = self._tags
         tagged = len(tags)
         added = 0
         parent: str | None = None
-        children = self._root.children
+        branch = self._root
+        names: list[str] = []
         for path in paths:
             # Only a path holding a `;` or a `}` can be tagged: every other is spared a call.
             if (";" in path or "}" in path) and is_tagged(path) and tags.take(path):
                 continue
             above, dot, name = path.rpartition(".")
             if above != parent or not dot:
+                added += branch.add_leaves(names)
+                names = []
                 parent = above if dot else None
-                children = self._children_of(above) if dot else self._root.children
-            child = children.get(name)
-            if child is None:
-                children[sys.intern(name)] = LEAF
-                added += 1
-            elif child is not LEAF and not child.leaf:
-                child.leaf = True
-                added += 1
+                branch = self._branch(above) if dot else self._root
+            names.append(name)
+        added += branch.add_leaves(names)
         self._leaves += added
         self._added.inc(added + len(tags) - tagged)
 
-    def _children_of(self, path: str) -> dict[str, _Child]:
-        """The children of the branch `path`, making it and the branches above it. A leaf
-        on the way becomes a branch; a finding thread sees it whole, before or after."""
-        children = self._root.children
+    def _branch(self, path: str) -> Branch:
+        """The branch `path`, making it and the branches above it; a leaf on the way
+        becomes a branch, which a finding thread sees whole, before or after."""
+        branch = self._root
         for name in path.split("."):
-            child = children.get(name)
-            if child is None or child is LEAF:
-                branch = _Branch(leaf=child is LEAF)
-                children[sys.intern(name)] = branch
-            else:
-                branch = child
-            children = branch.children
-        return children
+            branch = branch.branch(name)
+        return branch
 
     async def flush(self) -> None:
         """Nothing is queued: `add` is immediate."""
@@ -215,15 +189,14 @@ class MemoryIndex:
         (one C-level step under the GIL) before they are matched, and no node is removed.
         """
         limit = self.config.max_matches
-        frontier: list[tuple[str, _Child]] = [("", self._root)]
+        frontier: list[tuple[str, Child]] = [("", self._root)]
         for node_pattern in compile_pattern(pattern):
-            following: list[tuple[str, _Child]] = []
+            following: list[tuple[str, Child]] = []
             for prefix, node in frontier:
                 if node is LEAF:
                     continue
-                children = node.children
                 following.extend(
-                    (prefix + name, children[name]) for name in _matching(node_pattern, children)
+                    (prefix + name, child) for name, child in _matching(node_pattern, node)
                 )
                 if len(following) > limit:
                     self._refused.inc()
@@ -271,21 +244,22 @@ class MemoryIndex:
         )
 
 
-def _matching(node_pattern: NodePattern, children: dict[str, _Child]) -> list[str]:
-    """The names among `children` that a glob node matches: a regex runs over a copy of
-    the names inside `filter`, with no Python step per name."""
+def _matching(node_pattern: NodePattern, branch: Branch) -> list[tuple[str, Child]]:
+    """The children of `branch` that a glob node matches: a regex runs over a copy of the
+    names inside `filter`, with no Python step per name."""
     if node_pattern.literals is not None:
-        return [name for name in node_pattern.literals if name in children]
-    names = list(children)
-    if node_pattern.regex is None:
-        return names
-    try:
-        return list(filter(node_pattern.regex.fullmatch, names))
-    except UnicodeEncodeError:  # a lone surrogate, which RE2 cannot encode
-        return [name for name in names if node_pattern.matches(name)]
+        found = ((name, branch.child(name)) for name in node_pattern.literals)
+        return [(name, child) for name, child in found if child is not None]
+    children, names = branch.names()
+    if node_pattern.regex is not None:
+        try:
+            names = list(filter(node_pattern.regex.fullmatch, names))
+        except UnicodeEncodeError:  # a lone surrogate, which RE2 cannot encode
+            names = [name for name in names if node_pattern.matches(name)]
+    return [(name, children.get(name, LEAF)) for name in names]
 
 
-def _node(path: str, child: _Child) -> Node:
+def _node(path: str, child: Child) -> Node:
     if child is LEAF:
         return Node(path, leaf=True, branch=False)
     return Node(path, child.leaf, branch=bool(child.children))
