@@ -32,6 +32,7 @@ from common import (
     wait_settled,
 )
 from glob_query import tree
+from series_scaling import process_rss_mib
 
 SETTLE_TIMEOUT = 600
 
@@ -55,13 +56,14 @@ def main() -> None:
         series = metric(api, "cyanite_engine_series")
         windows = metric(api, "cyanite_engine_open_windows")
         peak, now = peak_rss_mib(process.pid), rss_mib(process.pid)
+        server_peak = process_rss_mib(process.pid, "VmHWM")
     print(
         f"{len(names):,} series, one point each over {args.connections} connections "
         f"({sum(map(len, payloads)) / 2**20:.0f} MiB), counted in {counted:.1f} s"
     )
     print(f"engine: {series:,.0f} series, {windows:,.0f} open windows")
     rss = f"{idle:.0f} MiB at start, {now:.0f} MiB after, peak {peak:.0f} MiB"
-    print(f"RSS with parse workers: {rss}")
+    print(f"RSS with parse workers: {rss} (the server's own peak {server_peak:.0f} MiB)")
     print(load_average())
     verdict(f"peak RSS with {len(names):,} active series", peak, "MiB", "<=", 1024)
 
