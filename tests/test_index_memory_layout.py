@@ -74,8 +74,10 @@ def test_a_packed_leaf_that_gains_children_is_listed_once_as_both() -> None:
         Node("x.m06", leaf=True, branch=False),
     ]
     assert len(tree.find_now("x.*")) == 40
+    tree.add([f"y.m{i:02d}" for i in range(40)])
+    assert tree.find_now("y") == [Node("y", leaf=False, branch=True)]  # children all packed
     assert [node.path for node in tree.find_now("x.*.*")] == ["x.m05.inner", "x.m05.other"]
-    assert tree.paths() == 42
+    assert tree.paths() == 82
 
 
 NAMES = st.sampled_from([f"n{i}" for i in range(14)])
@@ -89,5 +91,5 @@ def test_answers_as_the_set_of_paths_would(batches: list[list[str]]) -> None:
         tree.add(batch)
     paths = [path for batch in batches for path in batch]
     assert tree.paths() == len(set(paths))
-    for pattern in ["*", "*.*", "*.*.*", "n1.*", "n[0-5].n1*", "{n2,n3}.*.n?", "n4.n4.n4"]:
+    for pattern in ["*", "*.*", "*.*.*", "n1", "n1.*", "n[0-5].n1*", "{n2,n3}.*.n?", "n4.n4"]:
         assert tree.find_now(pattern) == expected(paths, pattern), pattern

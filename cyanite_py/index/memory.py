@@ -189,25 +189,22 @@ class MemoryIndex:
         (one C-level step under the GIL) before they are matched, and no node is removed.
         """
         limit = self.config.max_matches
-        frontier: list[tuple[str, Child]] = [("", self._root)]
-        for node_pattern in compile_pattern(pattern):
+        found: list[tuple[str, Child]] = [("", self._root)]
+        for depth, node_pattern in enumerate(compile_pattern(pattern)):
             following: list[tuple[str, Child]] = []
-            for prefix, node in frontier:
+            for path, node in found:
                 if node is LEAF:
                     continue
-                following.extend(
-                    (prefix + name, child) for name, child in _matching(node_pattern, node)
-                )
+                following += _matching(node_pattern, node, path + "." if depth else "")
                 if len(following) > limit:
                     self._refused.inc()
                     raise TooManyMatches(
                         f"{pattern[:200]!r} matches more than {limit} nodes "
                         "(index.max_matches); narrow the glob"
                     )
-            frontier = [(path + ".", node) for path, node in following]
-            if not frontier:
+            found = following
+            if not found:
                 return []
-        found = [(path[:-1], child) for path, child in frontier]
         found.sort(key=itemgetter(0))
         return [_node(path, child) for path, child in found]
 
@@ -244,22 +241,22 @@ class MemoryIndex:
         )
 
 
-def _matching(node_pattern: NodePattern, branch: Branch) -> list[tuple[str, Child]]:
-    """The children of `branch` that a glob node matches: a regex runs over a copy of the
-    names inside `filter`, with no Python step per name."""
+def _matching(node_pattern: NodePattern, branch: Branch, prefix: str) -> list[tuple[str, Child]]:
+    """The paths and nodes of the children of `branch` that a glob node matches: a regex
+    runs over a copy of the names inside `filter`, with no Python step per name."""
     if node_pattern.literals is not None:
         found = ((name, branch.child(name)) for name in node_pattern.literals)
-        return [(name, child) for name, child in found if child is not None]
+        return [(prefix + name, child) for name, child in found if child is not None]
     children, names = branch.names()
     if node_pattern.regex is not None:
         try:
             names = list(filter(node_pattern.regex.fullmatch, names))
         except UnicodeEncodeError:  # a lone surrogate, which RE2 cannot encode
             names = [name for name in names if node_pattern.matches(name)]
-    return [(name, children.get(name, LEAF)) for name in names]
+    return [(prefix + name, children.get(name, LEAF)) for name in names]
 
 
 def _node(path: str, child: Child) -> Node:
     if child is LEAF:
         return Node(path, leaf=True, branch=False)
-    return Node(path, child.leaf, branch=bool(child.children))
+    return Node(path, child.leaf, branch=child.has_children())

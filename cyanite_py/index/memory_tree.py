@@ -42,6 +42,9 @@ class Branch:
         self.unpacked = 0
         self.leaf = leaf
 
+    def has_children(self) -> bool:
+        return bool(self.children or self.packed)
+
     def child(self, name: str) -> Child | None:
         found = self.children.get(name)
         if found is None and _holds(self.packed, name):
