@@ -47,6 +47,11 @@ class MemoryIndexConfig:
     any server); 0 reads them only at start-up."""
 
 
+STEP_PATHS = 20_000
+"""Paths read from the store that are added between two turns of the event loop: about
+5 ms of work."""
+
+
 class MemoryIndex:
     """Paths in a prefix tree, answering globs without scanning."""
 
@@ -114,11 +119,9 @@ class MemoryIndex:
             self._refresh_failures.inc()
             self._log.warning("refresh", "index not refreshed from the store: %s", error)
             return
-        before = self.paths()
-        self.add(paths)
+        learned = await self._add_in_steps(paths)
         self._cursor = cursor
         self._refreshes.inc()
-        learned = self.paths() - before
         self._learned.inc(learned)
         log.debug("refreshed from the store: %d paths read, %d new here", len(paths), learned)
 
@@ -134,14 +137,28 @@ class MemoryIndex:
             self._rebuild_failures.inc()
             self._log.warning("rebuild", "index not yet rebuilt from the store: %s", error)
             return False
-        self.add(paths)
+        await self._add_in_steps(paths)
         log.info("index rebuilt with %d paths from the store", len(paths))
         return True
 
+    async def _add_in_steps(self, paths: Sequence[str]) -> int:
+        """Add paths read from the store, `STEP_PATHS` at a time, letting the event loop
+        run between steps: a refresh reads back every path the server wrote since the
+        last (millions while it fills), and adding them at once held the loop for
+        seconds. How many were new."""
+        added = 0
+        for first in range(0, len(paths), STEP_PATHS):
+            added += self._add(paths[first : first + STEP_PATHS])
+            await trio.lowlevel.checkpoint()
+        return added
+
     def add(self, paths: Sequence[str]) -> None:
-        """Add each path and the branches above it. Paths that share a parent one after
-        the other (as a store and the engine list them) walk the tree once, and their
-        names are added together."""
+        self._add(paths)
+
+    def _add(self, paths: Sequence[str]) -> int:
+        """Add each path and the branches above it; how many were new. Paths that share a
+        parent one after the other (as a store and the engine list them) walk the tree
+        once, and their names are added together."""
         tags = self._tags
         tagged = len(tags)
         added = 0
@@ -161,7 +178,9 @@ class MemoryIndex:
             names.append(name)
         added += branch.add_leaves(names)
         self._leaves += added
-        self._added.inc(added + len(tags) - tagged)
+        added += len(tags) - tagged
+        self._added.inc(added)
+        return added
 
     def _branch(self, path: str) -> Branch:
         """The branch `path`, making it and the branches above it; a leaf on the way
